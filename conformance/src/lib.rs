@@ -1,0 +1,6 @@
+//! kanon: a declarative conformance harness for Kubernetes operators.
+//!
+//! The library holds the scenario model, the engine, the cluster providers, the mock
+//! servers and the reports; the `kanon` binary is a thin CLI over it.
+
+pub mod cluster;

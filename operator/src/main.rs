@@ -1,0 +1,3 @@
+fn main() {
+    println!("mcp-operator: not yet implemented");
+}

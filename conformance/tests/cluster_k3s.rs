@@ -1,6 +1,8 @@
 //! The k3s provider, where a Docker daemon is reachable. Without one the test says so
 //! and skips; the provider's own error is checked either way.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use kanon::cluster::ClusterError;
 use kanon::cluster::k3s::{K3sCluster, docker_endpoint, probe_docker};
 

@@ -1,6 +1,8 @@
 //! A local cluster leaves nothing behind: not after a drop, not after a panic; and it
 //! survives an API server restart.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -1,6 +1,8 @@
 //! The local control plane is a real Kubernetes: CEL admission, garbage collection,
 //! namespace finalization and Deployments that become Available (kwok).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;

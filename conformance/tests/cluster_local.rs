@@ -144,17 +144,14 @@ async fn deleting_an_owner_garbage_collects_what_it_owns() {
         "data": {"b": "2"}
     }))
     .unwrap();
-    cms.create(&PostParams::default(), &owned).await.unwrap();
+    let owned = cms.create(&PostParams::default(), &owned).await.unwrap();
+    let owned_uid = owned.metadata.uid.unwrap();
     cms.delete("owner", &DeleteParams::background())
         .await
         .unwrap();
     within(
         "owned ConfigMap collected",
-        await_condition(
-            cms.clone(),
-            "owned",
-            conditions::is_deleted(&"".to_string()),
-        ),
+        await_condition(cms.clone(), "owned", conditions::is_deleted(&owned_uid)),
     )
     .await
     .expect("watch");

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,7 +16,10 @@ use serde_json::json;
 /// Lifecycle tests start clusters of their own; one at a time is plenty on a small machine.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-fn assert_gone(pids: &[(String, u32)], dir: &PathBuf) {
+/// Component pids and the cluster dir, as seen while the cluster ran.
+type Seen = (Vec<(String, u32)>, PathBuf);
+
+fn assert_gone(pids: &[(String, u32)], dir: &Path) {
     assert_eq!(pids.len(), 5, "five components were running: {pids:?}");
     for (name, pid) in pids {
         assert!(!pid_alive(*pid), "{name} (pid {pid}) is still running");
@@ -41,7 +44,7 @@ async fn dropping_the_handle_stops_every_process_and_removes_the_dir() {
 #[tokio::test]
 async fn a_panic_while_holding_the_handle_leaves_nothing_behind() {
     let _serial = SERIAL.lock().await;
-    let seen: Arc<Mutex<Option<(Vec<(String, u32)>, PathBuf)>>> = Arc::default();
+    let seen: Arc<Mutex<Option<Seen>>> = Arc::default();
     let seen_in_thread = seen.clone();
     let joined = std::thread::spawn(move || {
         let rt = tokio::runtime::Runtime::new().unwrap();

@@ -55,7 +55,10 @@ async fn main() -> anyhow::Result<()> {
             await_condition(deployments, "bench", |d: Option<&Deployment>| {
                 d.and_then(|d| d.status.as_ref())
                     .and_then(|s| s.conditions.as_ref())
-                    .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Available" && c.status == "True"))
+                    .is_some_and(|cs| {
+                        cs.iter()
+                            .any(|c| c.type_ == "Available" && c.status == "True")
+                    })
             }),
         )
         .await??;

@@ -5,3 +5,4 @@
 
 pub mod cluster;
 pub mod k8s;
+pub mod ops;

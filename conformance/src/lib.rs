@@ -6,3 +6,4 @@
 pub mod cluster;
 pub mod k8s;
 pub mod ops;
+pub mod report;

@@ -200,7 +200,7 @@ mod tests {
                 }
                 Event::CData(t) if in_failure => {
                     if let Some(c) = current.as_mut() {
-                        c.3.push_str(&String::from_utf8(t.into_inner().to_vec()).unwrap());
+                        c.3.push_str(std::str::from_utf8(&t.into_inner()).unwrap());
                     }
                 }
                 Event::End(e) if e.name().as_ref() == b"failure" => in_failure = false,

@@ -477,3 +477,68 @@ async fn diagnostics_render_objects_and_events_without_secrets() {
     let events = diagnostics::events(&env, None).await.unwrap();
     assert!(!events.contains("hunter2"));
 }
+
+#[tokio::test]
+async fn crds_install_from_a_folder_and_namespaces_come_and_go() {
+    use kanon::engine::{crds, namespace};
+    let env = env("ops-infra").await;
+    let dir = tempfile::tempdir().unwrap();
+    let crd = |plural: &str, kind: &str| {
+        format!(
+            "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: {plural}.infra.kanon.dev
+spec:
+  group: infra.kanon.dev
+  names: {{kind: {kind}, plural: {plural}, singular: {}}}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        x-kubernetes-preserve-unknown-fields: true
+",
+            kind.to_lowercase()
+        )
+    };
+    std::fs::write(
+        dir.path().join("a.yaml"),
+        format!("{}---\n{}", crd("apples", "Apple"), crd("pears", "Pear")),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "not yaml, not read").unwrap();
+    let names = crds::install(&env, &[dir.path().to_path_buf()], Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(names, ["apples.infra.kanon.dev", "pears.infra.kanon.dev"]);
+    let obj =
+        json!({"apiVersion": "infra.kanon.dev/v1", "kind": "Apple", "metadata": {"name": "a"}});
+    apply::apply(&env, obj, WriteOptions::default())
+        .await
+        .unwrap();
+
+    let bad = dir.path().join("bad");
+    std::fs::create_dir(&bad).unwrap();
+    std::fs::write(bad.join("broken.yaml"), "kind: [unclosed\n").unwrap();
+    let err = crds::install(&env, &[bad.clone()], Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("broken.yaml"), "{err}");
+
+    let name = namespace::namespace_name("infra test", &namespace::random_suffix());
+    namespace::create(&env, &name, "run-1").await.unwrap();
+    let nss: Api<Namespace> = Api::all(env.client.clone());
+    let ns = nss.get(&name).await.unwrap();
+    assert_eq!(
+        ns.metadata.labels.unwrap()[namespace::CREATED_BY_LABEL],
+        "kanon"
+    );
+    namespace::delete_namespace(&env, &name, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!(nss.get_opt(&name).await.unwrap().is_none());
+}

@@ -524,7 +524,7 @@ spec:
     let bad = dir.path().join("bad");
     std::fs::create_dir(&bad).unwrap();
     std::fs::write(bad.join("broken.yaml"), "kind: [unclosed\n").unwrap();
-    let err = crds::install(&env, &[bad.clone()], Duration::from_secs(5))
+    let err = crds::install(&env, std::slice::from_ref(&bad), Duration::from_secs(5))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("broken.yaml"), "{err}");

@@ -3,6 +3,7 @@
 
 pub mod conformance;
 pub mod console;
+pub mod evidence;
 pub mod junit;
 pub mod model;
 

@@ -21,15 +21,15 @@ use kube::core::NamespaceResourceScope;
 use kube::core::object::{HasSpec, HasStatus};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::{Event, EventType, Recorder};
-use kube::runtime::reflector::{self, ObjectRef, Store};
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 use tracing::{Instrument, info, info_span};
 
-use super::{ErrorBackoff, MANAGER, wait_ready};
+use super::{ErrorBackoff, MANAGER, wait_ready, watch};
 use crate::api::{ConfigStatus, MCPServer, MCPServerSpec};
 use crate::conditions::{self, Desired};
 use crate::metrics::Metrics;
@@ -137,19 +137,13 @@ pub async fn run<K>(
     K::Spec: Serialize,
     K: SharedConfig,
 {
-    let (servers, writer) = reflector::store::<MCPServer>();
-    let server_events = reflector::reflector(
-        writer,
-        watcher(
-            Api::<MCPServer>::all(client.clone()),
-            watcher::Config::default(),
-        )
-        .default_backoff(),
-    )
-    .touched_objects();
-
-    let controller = Controller::new(Api::<K>::all(client.clone()), watcher::Config::default());
-    let configs = controller.store();
+    let (servers, server_events) = watch::cached(
+        Api::<MCPServer>::all(client.clone()),
+        watcher::Config::default(),
+    );
+    let (configs, config_events) =
+        watch::cached(Api::<K>::all(client.clone()), watcher::Config::default());
+    let controller = Controller::for_stream(watch::applied(config_events), configs.clone());
     let context = Arc::new(Context::<K> {
         client,
         servers,
@@ -159,7 +153,7 @@ pub async fn run<K>(
         _kind: std::marker::PhantomData,
     });
     controller
-        .watches_stream(server_events, move |server| {
+        .watches_stream(watch::touched(server_events), move |server| {
             configs_for_server(&server, &configs)
         })
         .graceful_shutdown_on(shutdown)

@@ -7,10 +7,10 @@
 //! namespace that reference the config, and only when something a server depends on
 //! changed (generation, `configHash`, `Valid`, deletion).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures::{Stream, StreamExt};
@@ -20,14 +20,14 @@ use kube::api::{Api, Patch, PatchParams};
 use kube::core::object::HasStatus;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::{Event, EventType, Recorder};
-use kube::runtime::reflector::{self, ObjectRef, Store};
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt};
 use serde_json::json;
 use tracing::{Instrument, info, info_span};
 
 use super::config::{CONDITION_VALID, SharedConfig};
-use super::{ErrorBackoff, MANAGER, apply_if_changed, wait_ready};
+use super::{ErrorBackoff, MANAGER, apply_if_changed, wait_ready, watch};
 use crate::api::{
     ConfigStatus, MCPServer, MCPServerStatus, MCPTelemetryConfig, MCPWebhookConfig, Phase,
 };
@@ -75,34 +75,10 @@ struct Context {
     recorder: Recorder,
     metrics: Arc<Metrics>,
     backoff: ErrorBackoff,
-}
-
-/// A watch of `K` feeding a cache, yielding objects after the cache has them.
-fn cached_watch<K>(
-    api: Api<K>,
-    config: watcher::Config,
-) -> (
-    Store<K>,
-    impl Stream<Item = Result<K, watcher::Error>> + Send + 'static,
-)
-where
-    K: Resource<DynamicType = ()>
-        + Clone
-        + std::fmt::Debug
-        + serde::de::DeserializeOwned
-        + Send
-        + Sync
-        + 'static,
-{
-    let (store, writer) = reflector::store::<K>();
-    let stream = reflector::reflector(
-        writer,
-        watcher(api, config)
-            .default_backoff()
-            .modify(|obj: &mut K| obj.meta_mut().managed_fields = None),
-    )
-    .touched_objects();
-    (store, stream)
+    /// UIDs of servers warned about inline telemetry by this process. The persistent record
+    /// is the `DeprecatedField` condition; this covers the moment between writing it and
+    /// the cache showing it.
+    warned: Mutex<HashSet<String>>,
 }
 
 /// Fingerprint of what a server takes from a config: spec generation, `configHash`, the
@@ -132,25 +108,20 @@ fn relevant_config_changes<K: SharedConfig>(
     Store<K>,
     impl Stream<Item = Result<K, watcher::Error>> + Send + 'static,
 ) {
-    let (store, writer) = reflector::store::<K>();
+    let (store, events) = watch::cached(Api::<K>::all(client.clone()), watcher::Config::default());
     let mut seen: HashMap<ObjectRef<K>, u64> = HashMap::new();
-    let stream = reflector::reflector(
-        writer,
-        watcher(Api::<K>::all(client.clone()), watcher::Config::default()).default_backoff(),
-    )
-    .filter_map(move |event| {
+    let stream = events.filter_map(move |event| {
         let out = match event {
-            Ok(watcher::Event::Apply(obj) | watcher::Event::InitApply(obj)) => {
+            watcher::Event::Apply(obj) | watcher::Event::InitApply(obj) => {
                 let fingerprint = config_fingerprint(&obj);
                 let previous = seen.insert(ObjectRef::from_obj(&obj), fingerprint);
                 (previous != Some(fingerprint)).then_some(Ok(obj))
             }
-            Ok(watcher::Event::Delete(obj)) => {
+            watcher::Event::Delete(obj) => {
                 seen.remove(&ObjectRef::from_obj(&obj));
                 Some(Ok(obj))
             }
-            Ok(watcher::Event::Init | watcher::Event::InitDone) => None,
-            Err(error) => Some(Err(error)),
+            watcher::Event::Init | watcher::Event::InitDone => None,
         };
         futures::future::ready(out)
     });
@@ -185,19 +156,19 @@ pub async fn run(
 ) {
     let children = watcher::Config::default().labels(CHILD_SELECTOR);
     let (deployments, deployment_events) =
-        cached_watch(Api::<Deployment>::all(client.clone()), children.clone());
+        watch::cached(Api::<Deployment>::all(client.clone()), children.clone());
     let (services, service_events) =
-        cached_watch(Api::<Service>::all(client.clone()), children.clone());
+        watch::cached(Api::<Service>::all(client.clone()), children.clone());
     let (configmaps, configmap_events) =
-        cached_watch(Api::<ConfigMap>::all(client.clone()), children);
+        watch::cached(Api::<ConfigMap>::all(client.clone()), children);
     let (telemetry, telemetry_events) = relevant_config_changes::<MCPTelemetryConfig>(&client);
     let (webhooks, webhook_events) = relevant_config_changes::<MCPWebhookConfig>(&client);
 
-    let controller = Controller::new(
+    let (servers, server_events) = watch::cached(
         Api::<MCPServer>::all(client.clone()),
         watcher::Config::default(),
     );
-    let servers = controller.store();
+    let controller = Controller::for_stream(watch::applied(server_events), servers.clone());
     let servers_for_webhooks = servers.clone();
     let context = Arc::new(Context {
         client,
@@ -210,11 +181,12 @@ pub async fn run(
         recorder,
         metrics,
         backoff: ErrorBackoff::default(),
+        warned: Mutex::default(),
     });
     controller
-        .owns_stream(deployment_events)
-        .owns_stream(service_events)
-        .owns_stream(configmap_events)
+        .owns_stream(watch::touched(deployment_events))
+        .owns_stream(watch::touched(service_events))
+        .owns_stream(watch::touched(configmap_events))
         .watches_stream(telemetry_events, move |cfg| {
             servers_for_config(&cfg, &servers)
         })
@@ -422,7 +394,13 @@ async fn apply(server: &MCPServer, namespace: &str, name: &str, ctx: &Context) -
             "InlineTelemetry",
             "spec.telemetry is deprecated; use spec.telemetryConfigRef",
         ));
-        if conditions::find(&previous.conditions, CONDITION_DEPRECATED).is_none() {
+        let first_time = conditions::find(&previous.conditions, CONDITION_DEPRECATED).is_none()
+            && ctx
+                .warned
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(server.uid().unwrap_or_default());
+        if first_time {
             let event = Event {
                 type_: EventType::Warning,
                 reason: "DeprecatedField".into(),
@@ -434,6 +412,13 @@ async fn apply(server: &MCPServer, namespace: &str, name: &str, ctx: &Context) -
                 tracing::warn!(%error, "could not publish the DeprecatedField event");
             }
         }
+    }
+
+    if inline.is_none() {
+        ctx.warned
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&server.uid().unwrap_or_default());
     }
 
     let (phase, ready, message) = match &failure {

@@ -18,6 +18,7 @@ use crate::{Error, Result};
 pub mod config;
 pub mod mcp_server;
 pub mod telemetry_config;
+mod watch;
 pub mod webhook_config;
 
 /// Field manager of every server-side apply the operator makes.

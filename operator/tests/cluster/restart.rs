@@ -1,9 +1,13 @@
 //! REC-3: the operator survives an API server restart and catches up with changes made
-//! while it was down. Uses a cluster of its own.
+//! while it was down. Uses a cluster of its own, where the operator runs as the service
+//! account of `fixtures/deploy/rbac.yaml`, so the least-privilege role is exercised too.
 
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use kanon::cluster::LocalCluster;
-use kube::Api;
+use kube::api::{Patch, PatchParams};
+use kube::{Api, Client};
 use mcp_operator::api::{MCPServer, MCPTelemetryConfig};
 use mcp_operator::resources::CHECKSUM_ANNOTATION;
 use serde_json::json;
@@ -22,12 +26,77 @@ async fn current_checksum(api: &Api<Deployment>, name: &str) -> Option<String> {
     checksum(api.get_opt(name).await.expect("get").as_ref())
 }
 
+const SERVICE_ACCOUNT_NS: &str = "mcp-operator-system";
+const SERVICE_ACCOUNT: &str = "system:serviceaccount:mcp-operator-system:mcp-operator";
+
+/// Apply `fixtures/deploy/rbac.yaml` (and its namespace).
+async fn install_rbac(client: &Client) {
+    namespace(client, SERVICE_ACCOUNT_NS).await;
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/deploy/rbac.yaml");
+    let text = std::fs::read_to_string(path).expect("rbac.yaml");
+    let params = PatchParams::apply("kanon-tests").force();
+    for doc in text.split("\n---\n") {
+        let value: serde_json::Value = serde_saphyr::from_str(doc).expect("YAML document");
+        let name = value["metadata"]["name"]
+            .as_str()
+            .expect("name")
+            .to_string();
+        match value["kind"].as_str() {
+            Some("ServiceAccount") => {
+                let api: Api<ServiceAccount> = Api::namespaced(client.clone(), SERVICE_ACCOUNT_NS);
+                api.patch(&name, &params, &Patch::Apply(&value))
+                    .await
+                    .expect("ServiceAccount");
+            }
+            Some("ClusterRole") => {
+                let api: Api<ClusterRole> = Api::all(client.clone());
+                api.patch(&name, &params, &Patch::Apply(&value))
+                    .await
+                    .expect("ClusterRole");
+            }
+            Some("ClusterRoleBinding") => {
+                let api: Api<ClusterRoleBinding> = Api::all(client.clone());
+                api.patch(&name, &params, &Patch::Apply(&value))
+                    .await
+                    .expect("ClusterRoleBinding");
+            }
+            other => panic!("unexpected kind {other:?} in rbac.yaml"),
+        }
+    }
+}
+
+/// The cluster's admin config, impersonating the operator's service account.
+fn as_operator(config: &kube::Config) -> kube::Config {
+    let mut config = config.clone();
+    config.auth_info.impersonate = Some(SERVICE_ACCOUNT.to_string());
+    config.auth_info.impersonate_groups = Some(vec![
+        "system:serviceaccounts".to_string(),
+        format!("system:serviceaccounts:{SERVICE_ACCOUNT_NS}"),
+        "system:authenticated".to_string(),
+    ]);
+    config
+}
+
 #[tokio::test]
 async fn rec_3_survives_api_server_restart_and_catches_up() {
     let cluster = LocalCluster::start().await.expect("own cluster starts");
     let client = cluster.client().await.expect("client");
     install_crds(&client).await;
-    let operator = Operator::start(cluster.kube_config().clone());
+    install_rbac(&client).await;
+    let operator_config = as_operator(cluster.kube_config());
+
+    // The role grants no access to Secrets.
+    let restricted = Client::try_from(operator_config.clone()).expect("impersonating client");
+    match Api::<Secret>::all(restricted)
+        .list(&Default::default())
+        .await
+    {
+        Err(kube::Error::Api(status)) => assert_eq!(status.code, 403),
+        other => panic!("the operator's account must not list Secrets: {other:?}"),
+    }
+
+    let operator = Operator::start(operator_config.clone());
 
     let ns = namespace(&client, "rec-restart").await;
     let configs: Api<MCPTelemetryConfig> = Api::namespaced(client.clone(), &ns);
@@ -101,7 +170,7 @@ async fn rec_3_survives_api_server_restart_and_catches_up() {
         json!({"metadata": {"name": "third"}, "spec": {"image": "img"}}),
     )
     .await;
-    let operator = Operator::start(cluster.kube_config().clone());
+    let operator = Operator::start(operator_config);
     wait_for(
         &deployments,
         "fetch",

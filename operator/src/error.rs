@@ -23,7 +23,7 @@ pub enum Error {
     #[error("looking up {kind} {name:?} failed: {source}")]
     ConfigLookup {
         /// Kind of the config.
-        kind: &'static str,
+        kind: String,
         /// Name of the config.
         name: String,
         /// The API error.

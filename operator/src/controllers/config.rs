@@ -309,3 +309,101 @@ async fn set_finalizer<K: SharedConfig>(api: &Api<K>, obj: &K, present: bool) ->
     .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{MCPTelemetryConfig, MCPTelemetryConfigSpec, TelemetryConfigRef};
+    use kube::runtime::watcher;
+
+    fn server(ns: &str, name: &str, reference: Option<&str>) -> MCPServer {
+        let mut server = MCPServer::new(
+            name,
+            MCPServerSpec {
+                image: "img".into(),
+                transport: Default::default(),
+                proxy_port: 8080,
+                telemetry: None,
+                telemetry_config_ref: reference.map(|r| TelemetryConfigRef {
+                    name: r.into(),
+                    service_name: None,
+                }),
+                webhook_config_ref: None,
+            },
+        );
+        server.metadata.namespace = Some(ns.into());
+        server
+    }
+
+    fn config(ns: &str, name: &str, listed: &[&str]) -> MCPTelemetryConfig {
+        let mut config = MCPTelemetryConfig::new(name, MCPTelemetryConfigSpec::default());
+        config.metadata.namespace = Some(ns.into());
+        config.status = Some(ConfigStatus {
+            referencing_servers: listed.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        });
+        config
+    }
+
+    fn store<K>(objects: Vec<K>) -> Store<K>
+    where
+        K: Resource<DynamicType = ()> + Clone + 'static,
+    {
+        let (reader, mut writer) = kube::runtime::reflector::store::<K>();
+        for obj in objects {
+            writer.apply_watcher_event(&watcher::Event::Apply(obj));
+        }
+        reader
+    }
+
+    #[test]
+    fn referencing_servers_are_sorted_and_namespaced() {
+        let servers = store(vec![
+            server("a", "zeta", Some("otel")),
+            server("a", "alpha", Some("otel")),
+            server("a", "other", Some("different")),
+            server("a", "none", None),
+            server("b", "elsewhere", Some("otel")),
+        ]);
+        assert_eq!(
+            referencing_servers::<MCPTelemetryConfig>(&servers, "a", "otel"),
+            ["alpha", "zeta"]
+        );
+        assert_eq!(
+            referencing_servers::<MCPTelemetryConfig>(&servers, "b", "otel"),
+            ["elsewhere"]
+        );
+        assert!(referencing_servers::<MCPTelemetryConfig>(&servers, "c", "otel").is_empty());
+    }
+
+    #[test]
+    fn a_server_event_maps_to_its_current_and_former_configs() {
+        let configs = store(vec![
+            config("a", "old", &["fetch"]),
+            config("a", "unrelated", &["someone-else"]),
+            config("b", "old", &["fetch"]),
+        ]);
+        let names = |refs: Vec<ObjectRef<MCPTelemetryConfig>>| {
+            let mut names: Vec<String> = refs
+                .into_iter()
+                .map(|r| format!("{}/{}", r.namespace.unwrap_or_default(), r.name))
+                .collect();
+            names.sort();
+            names
+        };
+        // Switched from "old" to "new": both are reconciled, in its namespace only.
+        assert_eq!(
+            names(configs_for_server(
+                &server("a", "fetch", Some("new")),
+                &configs
+            )),
+            ["a/new", "a/old"]
+        );
+        // Dropped the reference (or deleted): the config that still lists it.
+        assert_eq!(
+            names(configs_for_server(&server("a", "fetch", None), &configs)),
+            ["a/old"]
+        );
+        assert!(configs_for_server(&server("c", "fetch", None), &configs).is_empty());
+    }
+}

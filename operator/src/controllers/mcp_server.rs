@@ -294,7 +294,7 @@ async fn resolve<K: SharedConfig>(
             Resolved::Failed(
                 Desired::new(condition, false, format!("{reason_prefix}Error"), message),
                 Some(Error::ConfigLookup {
-                    kind: "config",
+                    kind: kind.to_string(),
                     name: name.to_string(),
                     source,
                 }),
@@ -556,4 +556,89 @@ async fn apply_children(
         &deployment,
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{MCPServerSpec, MCPTelemetryConfigSpec, TelemetryConfigRef};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+
+    fn config(generation: i64, hash: Option<&str>, valid: Option<&str>) -> MCPTelemetryConfig {
+        let mut config = MCPTelemetryConfig::new("otel", MCPTelemetryConfigSpec::default());
+        config.metadata.namespace = Some("a".into());
+        config.metadata.uid = Some("uid-1".into());
+        config.metadata.generation = Some(generation);
+        config.status = Some(ConfigStatus {
+            config_hash: hash.map(String::from),
+            conditions: valid
+                .map(|status| Condition {
+                    type_: CONDITION_VALID.into(),
+                    status: status.into(),
+                    reason: "R".into(),
+                    message: String::new(),
+                    observed_generation: Some(generation),
+                    last_transition_time: conditions::now(),
+                })
+                .into_iter()
+                .collect(),
+            ..Default::default()
+        });
+        config
+    }
+
+    #[test]
+    fn fingerprint_ignores_referencing_servers_but_not_what_servers_use() {
+        let base = config(1, Some("h1"), Some("True"));
+        let mut listed = base.clone();
+        if let Some(status) = listed.status.as_mut() {
+            status.referencing_servers = vec!["fetch".into()];
+        }
+        assert_eq!(config_fingerprint(&base), config_fingerprint(&listed));
+        assert_ne!(
+            config_fingerprint(&base),
+            config_fingerprint(&config(2, Some("h1"), Some("True")))
+        );
+        assert_ne!(
+            config_fingerprint(&base),
+            config_fingerprint(&config(1, Some("h2"), Some("True")))
+        );
+        assert_ne!(
+            config_fingerprint(&base),
+            config_fingerprint(&config(1, Some("h1"), Some("False")))
+        );
+    }
+
+    #[test]
+    fn config_events_map_to_referencing_servers_of_the_same_namespace() {
+        let (servers, mut writer) = kube::runtime::reflector::store::<MCPServer>();
+        for (ns, name, reference) in [
+            ("a", "x", Some("otel")),
+            ("a", "y", None),
+            ("b", "z", Some("otel")),
+        ] {
+            let mut server = MCPServer::new(
+                name,
+                MCPServerSpec {
+                    image: "img".into(),
+                    transport: Default::default(),
+                    proxy_port: 8080,
+                    telemetry: None,
+                    telemetry_config_ref: reference.map(|r| TelemetryConfigRef {
+                        name: r.into(),
+                        service_name: None,
+                    }),
+                    webhook_config_ref: None,
+                },
+            );
+            server.metadata.namespace = Some(ns.into());
+            writer.apply_watcher_event(&watcher::Event::Apply(server));
+        }
+        let refs = servers_for_config(&config(1, None, None), &servers);
+        assert_eq!(refs.len(), 1);
+        assert_eq!(
+            (refs[0].name.as_str(), refs[0].namespace.as_deref()),
+            ("x", Some("a"))
+        );
+    }
 }

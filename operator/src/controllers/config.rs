@@ -243,9 +243,9 @@ where
         referencing_servers: referencing.clone(),
     };
 
-    let newly_blocked = blocked
-        && !conditions::find(&previous.conditions, CONDITION_DELETION_BLOCKED)
-            .is_some_and(|c| c.status == "True" && c.message == status.conditions[1].message);
+    // The Warning Event goes out when the delete is first held back.
+    let newly_blocked =
+        blocked && !conditions::is_true(&previous.conditions, CONDITION_DELETION_BLOCKED);
     if newly_blocked {
         let event = Event {
             type_: EventType::Warning,

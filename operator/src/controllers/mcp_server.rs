@@ -315,6 +315,11 @@ fn deployment_available(deployment: &Deployment) -> bool {
 }
 
 async fn apply(server: &MCPServer, namespace: &str, name: &str, ctx: &Context) -> Result<Action> {
+    if server.meta().deletion_timestamp.is_some() {
+        // Being deleted: garbage collection removes the children; recreating them would
+        // hold up a foreground deletion.
+        return Ok(Action::await_change());
+    }
     let spec = &server.spec;
     let generation = server.meta().generation;
     let previous = server.status().cloned().unwrap_or_default();

@@ -86,9 +86,12 @@ async fn cfg_1_2_3_finalizer_hash_generation_and_valid() {
     // A metadata-only change leaves the hash alone.
     merge(&api, "otel", json!({"metadata": {"labels": {"team": "a"}}})).await;
     let relabelled = reconciled(&api, "otel").await;
+    let relabelled_status = relabelled.status.clone().expect("status");
+    assert_eq!(relabelled_status.config_hash, Some(hash.clone()));
+    // API-2: an unchanged status keeps its lastTransitionTime.
     assert_eq!(
-        relabelled.status.and_then(|s| s.config_hash),
-        Some(hash.clone())
+        condition(Some(&relabelled_status), "Valid").map(|c| c.last_transition_time.clone()),
+        Some(valid.last_transition_time.clone())
     );
 
     // A spec change moves it; an endpoint without tracing or metrics is invalid.

@@ -771,6 +771,27 @@ async fn wh_2_3_4_6_webhooks_by_reference() {
     }
     assert!(container_env(&{ ns.deployments.get("guarded").await.expect("d") }).is_empty());
 
+    // WH-5: a webhook config change rebuilds runconfig.json and rolls the proxy.
+    let before = checksum(Some(&ns.deployments.get("guarded").await.expect("d")));
+    merge(
+        &ns.webhooks,
+        "hooks",
+        json!({"spec": {"mutating": [{"name": "redact", "url": "https://redact.example/mutate", "timeout": "20s"}]}}),
+    )
+    .await;
+    wait_for(
+        &ns.deployments,
+        "guarded",
+        "rolled after the webhook edit",
+        QUICK,
+        move |d| checksum(d).is_some() && checksum(d) != before,
+    )
+    .await;
+    assert_eq!(
+        runconfig(&ns, "guarded").await["mutating_webhooks"][0]["timeout_seconds"],
+        20
+    );
+
     // WH-6: dropping the reference removes it all.
     merge(
         &ns.servers,

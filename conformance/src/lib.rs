@@ -4,3 +4,7 @@
 //! servers and the reports; the `kanon` binary is a thin CLI over it.
 
 pub mod cluster;
+pub mod engine;
+pub mod k8s;
+pub mod ops;
+pub mod report;

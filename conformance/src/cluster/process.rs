@@ -61,10 +61,25 @@ impl Supervised {
         args: &[String],
         log: &Path,
     ) -> Result<Self, ClusterError> {
+        Self::spawn_with_env(name, program, args, &[], log)
+    }
+
+    /// As [`Supervised::spawn`], with extra environment variables.
+    pub fn spawn_with_env(
+        name: &str,
+        program: &Path,
+        args: &[String],
+        env: &[(String, String)],
+        log: &Path,
+    ) -> Result<Self, ClusterError> {
         let out = File::create(log).map_err(|e| ClusterError::io(log, e))?;
         let err = out.try_clone().map_err(|e| ClusterError::io(log, e))?;
         let mut cmd = Command::new(program);
-        cmd.args(args).stdin(Stdio::null()).stdout(out).stderr(err);
+        cmd.args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err);
         // SAFETY: only async-signal-safe calls (prctl, setpgid) run between fork and exec.
         unsafe {
             cmd.pre_exec(|| {

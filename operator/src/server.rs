@@ -46,7 +46,18 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> crate::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    tracing::info!(%addr, "serving /healthz and /metrics");
+    serve_on(listener, metrics, shutdown).await
+}
+
+/// Serve the endpoints on a bound `listener` until `shutdown` resolves.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    metrics: Arc<Metrics>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> crate::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "serving /healthz and /metrics");
+    }
     axum::serve(listener, router(metrics))
         .with_graceful_shutdown(shutdown)
         .await?;

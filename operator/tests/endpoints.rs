@@ -22,12 +22,8 @@ async fn get(addr: SocketAddr, path: &str) -> String {
 
 #[tokio::test]
 async fn healthz_and_metrics_are_served_until_shutdown() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
     let metrics = Arc::new(Metrics::new());
     drop(metrics.reconcile_started("mcpserver"));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

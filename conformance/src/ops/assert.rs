@@ -91,14 +91,7 @@ async fn subscribe(
     timeout: Duration,
 ) -> Result<(Target, crate::k8s::Subscription), OpError> {
     let target = env.target(tree).await?;
-    let sub = env
-        .hub
-        .subscribe(
-            &target.resolved.resource,
-            target.namespace.as_deref(),
-            timeout,
-        )
-        .await?;
+    let sub = env.watch(&target, timeout).await?;
     Ok((target, sub))
 }
 

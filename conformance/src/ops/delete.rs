@@ -32,11 +32,9 @@ pub async fn delete(
     spec: &DeleteSpec,
     timeout: Duration,
 ) -> Result<Vec<ObjectRef>, OpError> {
-    let mut probe = serde_json::json!({"apiVersion": spec.api_version, "kind": spec.kind});
-    if let Some(ns) = &spec.namespace {
-        probe["metadata"] = serde_json::json!({"namespace": ns});
-    }
-    let target = env.target(&probe).await?;
+    let target = env
+        .kind_target(&spec.api_version, &spec.kind, spec.namespace.as_deref())
+        .await?;
     let api = target.api(&env.client);
     let api_err = |object: String| {
         move |source| OpError::Api {
@@ -89,14 +87,7 @@ pub async fn delete(
     if uids.is_empty() {
         return Ok(deleted);
     }
-    let mut sub = env
-        .hub
-        .subscribe(
-            &target.resolved.resource,
-            target.namespace.as_deref(),
-            timeout,
-        )
-        .await?;
+    let mut sub = env.watch(&target, timeout).await?;
     let outcome = wait_for(&mut sub, Instant::now() + timeout, |objs| {
         let left: Vec<String> = objs
             .iter()

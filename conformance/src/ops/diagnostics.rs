@@ -53,11 +53,9 @@ pub struct Lookup {
 }
 
 async fn fetch(env: &OpEnv, l: &Lookup) -> Result<Vec<Value>, OpError> {
-    let mut probe = serde_json::json!({"apiVersion": l.api_version, "kind": l.kind});
-    if let Some(ns) = &l.namespace {
-        probe["metadata"] = serde_json::json!({"namespace": ns});
-    }
-    let target = env.target(&probe).await?;
+    let target = env
+        .kind_target(&l.api_version, &l.kind, l.namespace.as_deref())
+        .await?;
     let api = target.api(&env.client);
     let api_err = |source| OpError::Api {
         action: "get",

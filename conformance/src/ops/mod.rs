@@ -189,6 +189,37 @@ impl OpEnv {
         })
     }
 
+    /// Resolves a kind named by `api_version` / `kind` in `namespace` (the scenario's
+    /// when the kind is namespaced and none is given), without an object.
+    pub async fn kind_target(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+    ) -> Result<Target, OpError> {
+        let mut probe = serde_json::json!({"apiVersion": api_version, "kind": kind});
+        if let Some(ns) = namespace {
+            probe["metadata"] = serde_json::json!({"namespace": ns});
+        }
+        self.target(&probe).await
+    }
+
+    /// Subscribes to the shared watcher of `target`'s kind and namespace.
+    pub async fn watch(
+        &self,
+        target: &Target,
+        sync_timeout: Duration,
+    ) -> Result<crate::k8s::Subscription, OpError> {
+        Ok(self
+            .hub
+            .subscribe(
+                &target.resolved.resource,
+                target.namespace.as_deref(),
+                sync_timeout,
+            )
+            .await?)
+    }
+
     /// Records an object this scenario created, for cleanup.
     pub fn record_created(&self, r: ObjectRef) {
         if let Ok(mut created) = self.created.lock()

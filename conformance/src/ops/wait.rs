@@ -139,20 +139,11 @@ pub fn evaluate(spec: &WaitSpec, objs: &[Arc<DynamicObject>]) -> Result<usize, S
 
 /// Waits until `spec` holds; returns how many objects it held for.
 pub async fn wait(env: &OpEnv, spec: &WaitSpec, timeout: Duration) -> Result<usize, OpError> {
-    let mut probe = serde_json::json!({"apiVersion": spec.api_version, "kind": spec.kind});
-    if let Some(ns) = &spec.namespace {
-        probe["metadata"] = serde_json::json!({"namespace": ns});
-    }
-    let target = env.target(&probe).await?;
-    let deadline = Instant::now() + timeout;
-    let mut sub = env
-        .hub
-        .subscribe(
-            &target.resolved.resource,
-            target.namespace.as_deref(),
-            timeout,
-        )
+    let target = env
+        .kind_target(&spec.api_version, &spec.kind, spec.namespace.as_deref())
         .await?;
+    let deadline = Instant::now() + timeout;
+    let mut sub = env.watch(&target, timeout).await?;
     match wait_for(&mut sub, deadline, |objs| evaluate(spec, objs)).await {
         WaitOutcome::Passed(n) => Ok(n),
         WaitOutcome::TimedOut(last) => Err(OpError::Timeout {

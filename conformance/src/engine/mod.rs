@@ -2,7 +2,8 @@
 //!
 //! - [`crds`]: CRDs installed before a run;
 //! - [`namespace`]: one fresh namespace per scenario;
-//! - [`operator`]: the operator under test as a child process.
+//! - [`operator`]: the operator under test as a child process;
+//! - [`schedule`]: parallelism, `concurrent: false`, fail-fast, retries and repeats.
 //!
 //! The runner that interprets the scenario model (bindings, try / catch / finally /
 //! cleanup, timeouts, parallelism) builds on these and on [`crate::ops`].
@@ -10,3 +11,4 @@
 pub mod crds;
 pub mod namespace;
 pub mod operator;
+pub mod schedule;

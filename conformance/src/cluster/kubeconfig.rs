@@ -66,6 +66,33 @@ pub async fn load(path: &Path, context: Option<&str>) -> Result<kube::Config, Cl
         .map_err(|e| ClusterError::Kubeconfig(format!("{}: {e}", path.display())))
 }
 
+/// Writes a copy of the kubeconfig at `src` to `dest` whose current context defaults
+/// to `namespace`: what scripts of a scenario get as `KUBECONFIG`, so `kubectl` without
+/// `-n` acts in the scenario's namespace.
+pub fn write_with_namespace(src: &Path, dest: &Path, namespace: &str) -> Result<(), ClusterError> {
+    let mut kubeconfig = Kubeconfig::read_from(src)
+        .map_err(|e| ClusterError::Kubeconfig(format!("{}: {e}", src.display())))?;
+    let current = kubeconfig.current_context.clone();
+    let mut found = false;
+    for ctx in &mut kubeconfig.contexts {
+        if Some(&ctx.name) == current.as_ref()
+            && let Some(c) = ctx.context.as_mut()
+        {
+            c.namespace = Some(namespace.to_string());
+            found = true;
+        }
+    }
+    if !found {
+        return Err(ClusterError::Kubeconfig(format!(
+            "{}: no current context to set the namespace on",
+            src.display()
+        )));
+    }
+    let text = serde_json::to_string_pretty(&kubeconfig)
+        .map_err(|e| ClusterError::Kubeconfig(format!("{}: {e}", dest.display())))?;
+    write_private(dest, &text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,6 +115,11 @@ mod tests {
         assert_eq!(config.default_namespace, "default");
         let err = load(&path, Some("nope")).await.unwrap_err();
         assert!(err.to_string().contains("nope"), "{err}");
+        let scoped = dir.path().join("scoped");
+        write_with_namespace(&path, &scoped, "scenario-ns").unwrap();
+        let scoped_config = load(&scoped, None).await.unwrap();
+        assert_eq!(scoped_config.default_namespace, "scenario-ns");
+        assert_eq!(scoped_config.cluster_url, config.cluster_url);
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);

@@ -75,10 +75,13 @@ async fn main() -> anyhow::Result<()> {
         let writer = tokio::spawn(async move {
             tokio::task::yield_now().await;
             let t = Instant::now();
-            apply(&writer_env, cm(&format!("v{i}")), WriteOptions::default()).await.ok();
+            apply(&writer_env, cm(&format!("v{i}")), WriteOptions::default())
+                .await
+                .ok();
             *w.lock().unwrap_or_else(|p| p.into_inner()) = Some(t);
         });
-        let passed = assertion::assert(&env, &tree, Duration::from_secs(10), matches(&want)).await?;
+        let passed =
+            assertion::assert(&env, &tree, Duration::from_secs(10), matches(&want)).await?;
         let seen = Instant::now();
         writer.await?;
         if passed.is_err() {
@@ -88,7 +91,10 @@ async fn main() -> anyhow::Result<()> {
             latency.push(seen.saturating_duration_since(t));
         }
     }
-    report("write-to-assert-pass latency (includes the write's own round trip)", latency);
+    report(
+        "write-to-assert-pass latency (includes the write's own round trip)",
+        latency,
+    );
 
     // Per-operation cost of a trivial apply + assert that holds at once.
     let (mut applies, mut asserts) = (Vec::with_capacity(n), Vec::with_capacity(n));

@@ -6,5 +6,6 @@
 pub mod cluster;
 pub mod engine;
 pub mod k8s;
+pub mod mocks;
 pub mod ops;
 pub mod report;

@@ -4,3 +4,4 @@
 //! servers and the reports; the `kanon` binary is a thin CLI over it.
 
 pub mod cluster;
+pub mod expr;

@@ -3,5 +3,7 @@
 //! The library holds the scenario model, the engine, the cluster providers, the mock
 //! servers and the reports; the `kanon` binary is a thin CLI over it.
 
+pub mod assert;
 pub mod cluster;
 pub mod expr;
+pub mod scenario;

@@ -3,9 +3,12 @@
 //! The library holds the scenario model, the engine, the cluster providers, the mock
 //! servers and the reports; the `kanon` binary is a thin CLI over it.
 
+pub mod assert;
 pub mod cluster;
 pub mod engine;
+pub mod expr;
 pub mod k8s;
 pub mod mocks;
 pub mod ops;
 pub mod report;
+pub mod scenario;

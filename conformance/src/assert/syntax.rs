@@ -1,0 +1,201 @@
+//! The syntax of assertion-tree keys and values (kyverno-json's):
+//!
+//! - `~name.rest` / `~.rest`: iterate over the projected array (or map), binding the
+//!   index (or key) to `$name` when a name is given;
+//! - `rest -> name`: bind the projected value to `$name`;
+//! - `\text\`: escaped, `text` is taken literally (a key that really starts with `(`);
+//! - `(expr)` / `(jp:expr)`: a JMESPath expression; anything else is a plain field name
+//!   (keys) or a literal (values).
+
+use crate::expr::{self, ExprError, Expression};
+
+/// A parsed assertion-tree key (or value string).
+#[derive(Clone, Debug)]
+pub struct KeySyntax {
+    /// The text as written.
+    pub text: String,
+    /// `Some(name)` when the key iterates (`~name.`); the inner `Option` is the index
+    /// binding name.
+    pub foreach: Option<Option<String>>,
+    /// `->name`.
+    pub binding: Option<String>,
+    /// The field name, or the expression.
+    pub target: Target,
+}
+
+/// What a key projects.
+#[derive(Clone, Debug)]
+pub enum Target {
+    /// A plain (or escaped) field name / literal string.
+    Literal(String),
+    /// A compiled expression, with its source text.
+    Expr(Expression),
+}
+
+/// Why a key or value could not be parsed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct SyntaxError {
+    /// Character offset in the key or value text.
+    pub offset: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn is_word(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Parses a key (or a string value) of an assertion tree.
+pub fn parse(text: &str) -> Result<KeySyntax, SyntaxError> {
+    let mut rest = text;
+    let mut offset = 0usize;
+    let mut foreach = None;
+    // 1. `~name.`
+    if let Some(after) = rest.strip_prefix('~')
+        && let Some(dot) = after.find('.')
+        && (dot == 0 || is_word(&after[..dot]))
+    {
+        let name = &after[..dot];
+        foreach = Some(if name.is_empty() {
+            None
+        } else {
+            Some(name.to_string())
+        });
+        offset += 1 + dot + 1;
+        rest = &after[dot + 1..];
+    }
+    // 2. `-> name`
+    let mut binding = None;
+    if let Some(arrow) = rest.rfind("->") {
+        let name = rest[arrow + 2..].trim();
+        if is_word(name) {
+            binding = Some(name.to_string());
+            rest = rest[..arrow].trim_end();
+        }
+    }
+    // 3. `\escaped\` or `(expr)`
+    let target = if rest.len() >= 3 && rest.starts_with('\\') && rest.ends_with('\\') {
+        Target::Literal(rest[1..rest.len() - 1].to_string())
+    } else if rest.len() >= 2 && rest.starts_with('(') && rest.ends_with(')') {
+        let inner = &rest[1..rest.len() - 1];
+        let mut inner_offset = offset + 1;
+        let mut source = inner;
+        if let Some(colon) = inner.find(':')
+            && is_word(&inner[..colon])
+        {
+            match &inner[..colon] {
+                "jp" => {
+                    source = &inner[colon + 1..];
+                    inner_offset += colon + 1;
+                }
+                "cel" => {
+                    return Err(SyntaxError {
+                        offset: offset + 1,
+                        message: "CEL expressions are not supported; use JMESPath".to_string(),
+                    });
+                }
+                other => {
+                    return Err(SyntaxError {
+                        offset: offset + 1,
+                        message: format!("unknown expression engine {other:?}: expected jp"),
+                    });
+                }
+            }
+        }
+        match expr::compile(source) {
+            Ok(e) => Target::Expr(e),
+            Err(ExprError::Parse { offset: o, message }) => {
+                return Err(SyntaxError {
+                    offset: inner_offset + o,
+                    message: format!("invalid expression `{source}`: {message}"),
+                });
+            }
+            Err(ExprError::Eval(message)) => {
+                return Err(SyntaxError {
+                    offset: inner_offset,
+                    message,
+                });
+            }
+        }
+    } else {
+        Target::Literal(rest.to_string())
+    };
+    Ok(KeySyntax {
+        text: text.to_string(),
+        foreach,
+        binding,
+        target,
+    })
+}
+
+/// Parses a string value: `\\text\\` is the literal `text`, `(expr)` an expression,
+/// anything else a literal. (`~` and `->` have no meaning in values.)
+pub fn parse_value(text: &str) -> Result<Target, SyntaxError> {
+    if text.len() >= 3 && text.starts_with('\\') && text.ends_with('\\') {
+        return Ok(Target::Literal(text[1..text.len() - 1].to_string()));
+    }
+    if !is_expression(text) {
+        return Ok(Target::Literal(text.to_string()));
+    }
+    let parsed = parse(text)?;
+    if parsed.foreach.is_some() || parsed.binding.is_some() {
+        return Ok(Target::Literal(text.to_string()));
+    }
+    Ok(parsed.target)
+}
+
+/// Whether a string value is an expression (`(expr)`) rather than a literal.
+pub fn is_expression(text: &str) -> bool {
+    text.len() >= 2 && text.starts_with('(') && text.ends_with(')')
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("name", None, None, "name", false)]
+    #[case("(length(@))", None, None, "length(@)", true)]
+    #[case("(jp:length(@))", None, None, "length(@)", true)]
+    #[case("~.(containers)", Some(None), None, "containers", true)]
+    #[case("~idx.(containers)", Some(Some("idx")), None, "containers", true)]
+    #[case("~.containers", Some(None), None, "containers", false)]
+    #[case("(metadata.name)->n", None, Some("n"), "metadata.name", true)]
+    #[case("spec -> s", None, Some("s"), "spec", false)]
+    #[case("\\(foo)\\", None, None, "(foo)", false)]
+    #[case("~i.(items)->all", Some(Some("i")), Some("all"), "items", true)]
+    #[case("a->b->c", None, Some("c"), "a->b", false)]
+    fn parses(
+        #[case] text: &str,
+        #[case] foreach: Option<Option<&str>>,
+        #[case] binding: Option<&str>,
+        #[case] target: &str,
+        #[case] is_expr: bool,
+    ) {
+        let k = parse(text).unwrap();
+        assert_eq!(k.foreach, foreach.map(|f| f.map(str::to_string)), "{text}");
+        assert_eq!(k.binding.as_deref(), binding, "{text}");
+        match k.target {
+            Target::Literal(l) => {
+                assert!(!is_expr, "{text}");
+                assert_eq!(l, target);
+            }
+            Target::Expr(e) => {
+                assert!(is_expr, "{text}");
+                assert_eq!(e.source(), target);
+            }
+        }
+    }
+
+    #[rstest]
+    #[case("(a.)", 3)]
+    #[case("~.(foo[?)", 8)]
+    #[case("(cel:a)", 1)]
+    #[case("(zz:a)", 1)]
+    fn errors_point_into_the_text(#[case] text: &str, #[case] offset: usize) {
+        assert_eq!(parse(text).unwrap_err().offset, offset, "{text}");
+    }
+}

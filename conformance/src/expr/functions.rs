@@ -1,0 +1,267 @@
+//! kanon's JMESPath functions on top of the standard ones: Chainsaw's common string,
+//! encoding and parsing helpers, `$name` lookup, and the `x_k8s_*` cluster functions.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use jmespath::functions::{ArgumentType, CustomFunction, Signature};
+use jmespath::{Context, ErrorReason, JmespathError, Rcvar, Runtime, Variable};
+use serde_json::Value;
+
+use super::Bindings;
+
+/// Looks objects up in the cluster for `x_k8s_get`, `x_k8s_list` and `x_k8s_exists`.
+///
+/// Calls are synchronous: the engine implements this over its watch caches (or a
+/// blocking client call). `namespace` is empty for cluster-scoped kinds. Errors are
+/// plain messages, surfaced as expression evaluation errors.
+pub trait ClusterLookup: Send + Sync {
+    /// The object, or `None` when it does not exist.
+    fn get(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<Value>, String>;
+
+    /// Every object of the kind in the namespace (all namespaces when empty).
+    fn list(&self, api_version: &str, kind: &str, namespace: &str) -> Result<Vec<Value>, String>;
+}
+
+/// Name of the internal function `$name` references are rewritten to.
+pub(crate) const VAR_FN: &str = "__kanon_binding";
+
+/// Names of the functions kanon adds (besides the JMESPath standard library).
+pub const EXTRA_FUNCTIONS: &[&str] = &[
+    "env",
+    "base64_decode",
+    "base64_encode",
+    "to_upper",
+    "to_lower",
+    "trim_space",
+    "split",
+    "concat",
+    "parse_json",
+    "parse_yaml",
+    "x_k8s_get",
+    "x_k8s_list",
+    "x_k8s_exists",
+];
+
+fn fail(ctx: &Context<'_>, message: impl Into<String>) -> JmespathError {
+    JmespathError::from_ctx(ctx, ErrorReason::Parse(message.into()))
+}
+
+fn to_var(ctx: &Context<'_>, v: Value) -> Result<Rcvar, JmespathError> {
+    Variable::try_from(v)
+        .map(Rcvar::new)
+        .map_err(|e| fail(ctx, e.to_string()))
+}
+
+fn string_arg(args: &[Rcvar], i: usize) -> String {
+    args.get(i)
+        .and_then(|a| a.as_string().cloned())
+        .unwrap_or_default()
+}
+
+fn string_fn(
+    runtime: &mut Runtime,
+    name: &str,
+    f: impl Fn(&str) -> Result<String, String> + Send + Sync + 'static,
+) {
+    runtime.register_function(
+        name,
+        Box::new(CustomFunction::new(
+            Signature::new(vec![ArgumentType::String], None),
+            Box::new(move |args: &[Rcvar], ctx: &mut Context<'_>| {
+                let s = string_arg(args, 0);
+                f(&s)
+                    .map(|out| Rcvar::new(Variable::String(out)))
+                    .map_err(|m| fail(ctx, m))
+            }),
+        )),
+    );
+}
+
+/// A runtime with the standard functions, kanon's extras, and `bindings` reachable.
+pub(crate) fn runtime(bindings: &Bindings) -> Runtime {
+    let mut rt = Runtime::new();
+    rt.register_builtin_functions();
+
+    let b = bindings.clone();
+    rt.register_function(
+        VAR_FN,
+        Box::new(CustomFunction::new(
+            Signature::new(vec![ArgumentType::String], None),
+            Box::new(move |args: &[Rcvar], ctx: &mut Context<'_>| {
+                let name = string_arg(args, 0);
+                match b.get(&name) {
+                    Some(v) => to_var(ctx, v.clone()),
+                    None => Err(fail(ctx, format!("binding `${name}` is not defined"))),
+                }
+            }),
+        )),
+    );
+
+    string_fn(&mut rt, "to_upper", |s| Ok(s.to_uppercase()));
+    string_fn(&mut rt, "to_lower", |s| Ok(s.to_lowercase()));
+    string_fn(&mut rt, "trim_space", |s| Ok(s.trim().to_string()));
+    string_fn(&mut rt, "base64_encode", |s| {
+        Ok(base64::engine::general_purpose::STANDARD.encode(s.as_bytes()))
+    });
+    string_fn(&mut rt, "base64_decode", |s| {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(s.trim())
+            .map_err(|e| format!("base64_decode: {e}"))?;
+        String::from_utf8(bytes)
+            .map_err(|_| "base64_decode: decoded bytes are not UTF-8".to_string())
+    });
+
+    rt.register_function(
+        "env",
+        Box::new(CustomFunction::new(
+            Signature::new(vec![ArgumentType::String], None),
+            Box::new(|args: &[Rcvar], _ctx: &mut Context<'_>| {
+                Ok(Rcvar::new(match std::env::var(string_arg(args, 0)) {
+                    Ok(v) => Variable::String(v),
+                    Err(_) => Variable::Null,
+                }))
+            }),
+        )),
+    );
+
+    rt.register_function(
+        "split",
+        Box::new(CustomFunction::new(
+            Signature::new(vec![ArgumentType::String, ArgumentType::String], None),
+            Box::new(|args: &[Rcvar], _ctx: &mut Context<'_>| {
+                let s = string_arg(args, 0);
+                let sep = string_arg(args, 1);
+                Ok(Rcvar::new(Variable::Array(
+                    s.split(sep.as_str())
+                        .map(|p| Rcvar::new(Variable::String(p.to_string())))
+                        .collect(),
+                )))
+            }),
+        )),
+    );
+
+    rt.register_function(
+        "concat",
+        Box::new(CustomFunction::new(
+            Signature::new(vec![ArgumentType::String, ArgumentType::String], None),
+            Box::new(|args: &[Rcvar], _ctx: &mut Context<'_>| {
+                Ok(Rcvar::new(Variable::String(
+                    string_arg(args, 0) + &string_arg(args, 1),
+                )))
+            }),
+        )),
+    );
+
+    rt.register_function(
+        "parse_json",
+        Box::new(CustomFunction::new(
+            Signature::new(vec![ArgumentType::String], None),
+            Box::new(|args: &[Rcvar], ctx: &mut Context<'_>| {
+                let v: Value = serde_json::from_str(&string_arg(args, 0))
+                    .map_err(|e| fail(ctx, format!("parse_json: {e}")))?;
+                to_var(ctx, v)
+            }),
+        )),
+    );
+
+    rt.register_function(
+        "parse_yaml",
+        Box::new(CustomFunction::new(
+            Signature::new(vec![ArgumentType::String], None),
+            Box::new(|args: &[Rcvar], ctx: &mut Context<'_>| {
+                let v: Value = serde_saphyr::from_str(&string_arg(args, 0))
+                    .map_err(|e| fail(ctx, format!("parse_yaml: {}", e.without_snippet())))?;
+                to_var(ctx, v)
+            }),
+        )),
+    );
+
+    let cluster = bindings.cluster().cloned();
+    register_k8s(&mut rt, cluster);
+    rt
+}
+
+fn no_cluster(ctx: &Context<'_>, name: &str) -> JmespathError {
+    fail(
+        ctx,
+        format!("{name}: no cluster is available to this expression"),
+    )
+}
+
+fn register_k8s(rt: &mut Runtime, cluster: Option<Arc<dyn ClusterLookup>>) {
+    let any_and_strings = |n: usize| {
+        let mut v = vec![ArgumentType::Any];
+        v.extend(std::iter::repeat_n(ArgumentType::String, n));
+        Signature::new(v, None)
+    };
+
+    let c = cluster.clone();
+    rt.register_function(
+        "x_k8s_get",
+        Box::new(CustomFunction::new(
+            any_and_strings(4),
+            Box::new(move |args: &[Rcvar], ctx: &mut Context<'_>| {
+                let c = c.as_ref().ok_or_else(|| no_cluster(ctx, "x_k8s_get"))?;
+                let (av, kind, ns, name) = (
+                    string_arg(args, 1),
+                    string_arg(args, 2),
+                    string_arg(args, 3),
+                    string_arg(args, 4),
+                );
+                match c.get(&av, &kind, &ns, &name) {
+                    Ok(Some(v)) => to_var(ctx, v),
+                    Ok(None) => Err(fail(
+                        ctx,
+                        format!("x_k8s_get: {kind} {ns}/{name} ({av}) not found"),
+                    )),
+                    Err(e) => Err(fail(ctx, format!("x_k8s_get: {e}"))),
+                }
+            }),
+        )),
+    );
+
+    let c = cluster.clone();
+    rt.register_function(
+        "x_k8s_exists",
+        Box::new(CustomFunction::new(
+            any_and_strings(4),
+            Box::new(move |args: &[Rcvar], ctx: &mut Context<'_>| {
+                let c = c.as_ref().ok_or_else(|| no_cluster(ctx, "x_k8s_exists"))?;
+                c.get(
+                    &string_arg(args, 1),
+                    &string_arg(args, 2),
+                    &string_arg(args, 3),
+                    &string_arg(args, 4),
+                )
+                .map(|o| Rcvar::new(Variable::Bool(o.is_some())))
+                .map_err(|e| fail(ctx, format!("x_k8s_exists: {e}")))
+            }),
+        )),
+    );
+
+    let c = cluster;
+    rt.register_function(
+        "x_k8s_list",
+        Box::new(CustomFunction::new(
+            any_and_strings(3),
+            Box::new(move |args: &[Rcvar], ctx: &mut Context<'_>| {
+                let c = c.as_ref().ok_or_else(|| no_cluster(ctx, "x_k8s_list"))?;
+                let items = c
+                    .list(
+                        &string_arg(args, 1),
+                        &string_arg(args, 2),
+                        &string_arg(args, 3),
+                    )
+                    .map_err(|e| fail(ctx, format!("x_k8s_list: {e}")))?;
+                to_var(ctx, serde_json::json!({ "items": items }))
+            }),
+        )),
+    );
+}

@@ -1,0 +1,354 @@
+//! The expression language: JMESPath with `$name` bindings and Chainsaw's functions.
+//!
+//! Expressions appear in assertion trees as `(expr)` keys and values, in binding and
+//! output values, and in templated resources. They are compiled once ([`compile`], at
+//! load time, so a typo is a positioned parse error) and evaluated many times
+//! ([`evaluate`]) against the current value (`@`) and a [`Bindings`] scope.
+//!
+//! - Syntax: standard JMESPath (via the `jmespath` crate), plus `$name` references to
+//!   bindings: `$namespace`, `$values.image.tag`, `$mocks.collector.endpoint`,
+//!   `items[?name == $want]`. Internally `$name` is rewritten to a call of a hidden
+//!   function; error offsets are mapped back to the original text.
+//! - Functions: the JMESPath standard library (`length`, `contains`, `join`, `keys`,
+//!   `sort_by`...) plus [`functions::EXTRA_FUNCTIONS`]: `env`, `base64_decode`,
+//!   `base64_encode`, `to_upper`, `to_lower`, `trim_space`, `split`, `concat`,
+//!   `parse_json`, `parse_yaml`, and `x_k8s_get($client, apiVersion, kind, namespace,
+//!   name)`, `x_k8s_list($client, apiVersion, kind, namespace)`, `x_k8s_exists(...)`,
+//!   which call the [`ClusterLookup`] attached to the bindings
+//!   ([`Bindings::with_cluster`]); the first argument is accepted for Chainsaw
+//!   compatibility and ignored.
+//! - Not supported (yet): JMESPath-community arithmetic operators and `let`, CEL.
+
+mod bindings;
+pub mod functions;
+
+pub use bindings::Bindings;
+pub use functions::ClusterLookup;
+
+use std::fmt;
+
+use serde_json::Value;
+
+/// An expression error.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ExprError {
+    /// The text is not a valid expression; `offset` counts characters from its start.
+    #[error("invalid expression at offset {offset}: {message}")]
+    Parse {
+        /// Character offset of the problem in the expression text.
+        offset: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// Evaluation failed (undefined binding, function error, wrong argument type...).
+    #[error("{0}")]
+    Eval(String),
+}
+
+/// A compiled expression.
+#[derive(Clone)]
+pub struct Expression {
+    source: String,
+    rewritten: String,
+    ast: jmespath::ast::Ast,
+    /// `(offset in rewritten, offset in source)` at each rewrite boundary.
+    offsets: Vec<(usize, usize)>,
+}
+
+impl fmt::Debug for Expression {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Expression({:?})", self.source)
+    }
+}
+
+impl fmt::Display for Expression {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.source)
+    }
+}
+
+impl Expression {
+    /// The expression as written.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Evaluates against `data` (the current value, `@`) with `bindings`.
+    pub fn evaluate(&self, data: &Value, bindings: &Bindings) -> Result<Value, ExprError> {
+        evaluate(self, data, bindings)
+    }
+
+    fn original_offset(&self, rewritten_offset: usize) -> usize {
+        let mut best = (0, 0);
+        for &(r, o) in &self.offsets {
+            if r <= rewritten_offset {
+                best = (r, o);
+            }
+        }
+        (best.1 + rewritten_offset.saturating_sub(best.0)).min(self.source.chars().count())
+    }
+}
+
+/// Compiles `source` (without the surrounding parentheses of `(expr)` keys/values).
+pub fn compile(source: &str) -> Result<Expression, ExprError> {
+    let (rewritten, offsets) = rewrite_bindings(source)?;
+    let mut expr = Expression {
+        source: source.to_string(),
+        rewritten,
+        ast: jmespath::ast::Ast::Identity { offset: 0 },
+        offsets,
+    };
+    if expr.rewritten.trim().is_empty() {
+        return Err(ExprError::Parse {
+            offset: 0,
+            message: "empty expression".to_string(),
+        });
+    }
+    match jmespath::parse(&expr.rewritten) {
+        Ok(ast) => {
+            expr.ast = ast;
+            Ok(expr)
+        }
+        Err(e) => Err(ExprError::Parse {
+            offset: expr.original_offset(char_offset(&expr.rewritten, e.offset)),
+            message: e.reason.to_string(),
+        }),
+    }
+}
+
+/// Evaluates `expr` against `data` (`@`) with `bindings`.
+pub fn evaluate(expr: &Expression, data: &Value, bindings: &Bindings) -> Result<Value, ExprError> {
+    let runtime = functions::runtime(bindings);
+    let var = jmespath::Variable::try_from(data.clone())
+        .map_err(|e| ExprError::Eval(e.reason.to_string()))?;
+    let mut ctx = jmespath::Context::new(&expr.rewritten, &runtime);
+    let result = jmespath::interpret(&jmespath::Rcvar::new(var), &expr.ast, &mut ctx)
+        .map_err(|e| ExprError::Eval(e.reason.to_string()))?;
+    serde_json::to_value(&*result).map_err(|e| ExprError::Eval(e.to_string()))
+}
+
+/// Compiles and evaluates in one go (tests and one-off evaluations).
+pub fn eval_str(source: &str, data: &Value, bindings: &Bindings) -> Result<Value, ExprError> {
+    evaluate(&compile(source)?, data, bindings)
+}
+
+fn char_offset(s: &str, byte_offset: usize) -> usize {
+    s.char_indices()
+        .take_while(|(i, _)| *i < byte_offset)
+        .count()
+}
+
+/// Rewrites `$name` into `__kanon_binding('name')`, leaving string literals alone.
+/// Returns the new text (offsets in characters) and the offset map.
+fn rewrite_bindings(source: &str) -> Result<(String, Vec<(usize, usize)>), ExprError> {
+    let chars: Vec<char> = source.chars().collect();
+    let mut out = String::with_capacity(source.len());
+    let mut out_len = 0usize;
+    let mut offsets = vec![(0usize, 0usize)];
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '\'' | '"' | '`' => {
+                let start = i;
+                out.push(c);
+                out_len += 1;
+                i += 1;
+                let mut closed = false;
+                while i < chars.len() {
+                    let d = chars[i];
+                    out.push(d);
+                    out_len += 1;
+                    i += 1;
+                    if d == '\\' && i < chars.len() {
+                        out.push(chars[i]);
+                        out_len += 1;
+                        i += 1;
+                        continue;
+                    }
+                    if d == c {
+                        closed = true;
+                        break;
+                    }
+                }
+                if !closed {
+                    return Err(ExprError::Parse {
+                        offset: start,
+                        message: format!("unterminated {c} literal"),
+                    });
+                }
+            }
+            '$' => {
+                let start = i;
+                let mut j = i + 1;
+                while j < chars.len() && (chars[j].is_ascii_alphanumeric() || chars[j] == '_') {
+                    j += 1;
+                }
+                if j == i + 1 || chars[i + 1].is_ascii_digit() {
+                    return Err(ExprError::Parse {
+                        offset: start,
+                        message: "`$` must be followed by a binding name, as in `$namespace`"
+                            .to_string(),
+                    });
+                }
+                let name: String = chars[i + 1..j].iter().collect();
+                offsets.push((out_len, start));
+                let call = format!("{}('{}')", functions::VAR_FN, name);
+                out_len += call.chars().count();
+                out.push_str(&call);
+                offsets.push((out_len, j));
+                i = j;
+            }
+            _ => {
+                out.push(c);
+                out_len += 1;
+                i += 1;
+            }
+        }
+    }
+    Ok((out, offsets))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+    use serde_json::json;
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
+
+    fn b() -> Bindings {
+        Bindings::new()
+            .with("namespace", json!("ns-1"))
+            .with("values", json!({"foo": {"bar": 3}, "list": ["a", "b"]}))
+            .with(
+                "mocks",
+                json!({"otlp": {"endpoint": "http://127.0.0.1:4318"}}),
+            )
+            .with("want", json!("b"))
+    }
+
+    #[rstest]
+    #[case("a.b", json!({"a": {"b": 1}}), json!(1))]
+    #[case("$namespace", json!(null), json!("ns-1"))]
+    #[case("$values.foo.bar", json!(null), json!(3))]
+    #[case("$mocks.otlp.endpoint", json!(null), json!("http://127.0.0.1:4318"))]
+    #[case("items[?name == $want].v", json!({"items": [{"name": "a", "v": 1}, {"name": "b", "v": 2}]}), json!([2]))]
+    #[case("'$namespace'", json!(null), json!("$namespace"))]
+    #[case("length(@)", json!([1, 2, 3]), json!(3))]
+    #[case("contains(@, 'b')", json!("abc"), json!(true))]
+    #[case("join('-', $values.list)", json!(null), json!("a-b"))]
+    #[case("to_upper('ab')", json!(null), json!("AB"))]
+    #[case("to_lower('AB')", json!(null), json!("ab"))]
+    #[case("trim_space('  x ')", json!(null), json!("x"))]
+    #[case("base64_encode('hello')", json!(null), json!("aGVsbG8="))]
+    #[case("base64_decode('aGVsbG8=')", json!(null), json!("hello"))]
+    #[case("parse_json('{\"a\": [1]}').a[0]", json!(null), json!(1))]
+    #[case("parse_yaml('a:\n  b: x\n').a.b", json!(null), json!("x"))]
+    #[case("split('a,b', ',')", json!(null), json!(["a", "b"]))]
+    #[case("concat('a', 'b')", json!(null), json!("ab"))]
+    #[case("env('KANON_SURELY_UNSET_VARIABLE')", json!(null), json!(null))]
+    #[case("spec.replicas > `1`", json!({"spec": {"replicas": 2}}), json!(true))]
+    fn evaluates(#[case] src: &str, #[case] data: Value, #[case] expected: Value) {
+        assert_eq!(eval_str(src, &data, &b()).unwrap(), expected, "{src}");
+    }
+
+    #[rstest]
+    #[case("a.", 2)]
+    #[case("foo[?", 5)]
+    #[case("$", 0)]
+    #[case("$namespace == 'x", 14)]
+    #[case("$values.foo ||| x", 14)]
+    fn parse_errors_point_into_the_source(#[case] src: &str, #[case] offset: usize) {
+        match compile(src) {
+            Err(ExprError::Parse { offset: got, .. }) => assert_eq!(got, offset, "{src}"),
+            other => panic!("{src}: expected parse error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn undefined_binding_is_an_evaluation_error() {
+        let err = eval_str("$nope", &json!(null), &Bindings::new()).unwrap_err();
+        assert!(err.to_string().contains("$nope"), "{err}");
+    }
+
+    #[test]
+    fn unknown_function_is_an_error() {
+        assert!(eval_str("nope(@)", &json!(1), &Bindings::new()).is_err());
+    }
+
+    #[test]
+    fn env_reads_the_environment() {
+        let path = std::env::var("PATH").unwrap_or_default();
+        assert_eq!(
+            eval_str("env('PATH')", &json!(null), &Bindings::new()).unwrap(),
+            json!(path)
+        );
+    }
+
+    #[derive(Default)]
+    struct Fake {
+        objects: BTreeMap<(String, String, String, String), Value>,
+        calls: Mutex<u32>,
+    }
+
+    impl ClusterLookup for Fake {
+        fn get(&self, av: &str, kind: &str, ns: &str, name: &str) -> Result<Option<Value>, String> {
+            *self.calls.lock().map_err(|e| e.to_string())? += 1;
+            Ok(self
+                .objects
+                .get(&(av.into(), kind.into(), ns.into(), name.into()))
+                .cloned())
+        }
+        fn list(&self, av: &str, kind: &str, ns: &str) -> Result<Vec<Value>, String> {
+            Ok(self
+                .objects
+                .iter()
+                .filter(|((a, k, n, _), _)| a == av && k == kind && (ns.is_empty() || n == ns))
+                .map(|(_, v)| v.clone())
+                .collect())
+        }
+    }
+
+    #[test]
+    fn cluster_functions_use_the_lookup() {
+        let mut fake = Fake::default();
+        fake.objects.insert(
+            ("v1".into(), "ConfigMap".into(), "ns-1".into(), "cm".into()),
+            json!({"data": {"k": "v"}}),
+        );
+        fake.objects.insert(
+            ("v1".into(), "ConfigMap".into(), "ns-1".into(), "cm2".into()),
+            json!({"data": {"k": "w"}}),
+        );
+        let fake = Arc::new(fake);
+        let bindings = b().with("client", json!(null)).with_cluster(fake.clone());
+        let get = "x_k8s_get($client, 'v1', 'ConfigMap', $namespace, 'cm').data.k";
+        assert_eq!(eval_str(get, &json!(null), &bindings).unwrap(), json!("v"));
+        let exists = "x_k8s_exists($client, 'v1', 'ConfigMap', $namespace, 'nope')";
+        assert_eq!(
+            eval_str(exists, &json!(null), &bindings).unwrap(),
+            json!(false)
+        );
+        let list = "length(x_k8s_list($client, 'v1', 'ConfigMap', $namespace).items)";
+        assert_eq!(eval_str(list, &json!(null), &bindings).unwrap(), json!(2));
+        let missing = "x_k8s_get($client, 'v1', 'ConfigMap', $namespace, 'nope')";
+        assert!(eval_str(missing, &json!(null), &bindings).is_err());
+        assert!(*fake.calls.lock().unwrap() >= 3);
+        assert!(eval_str(get, &json!(null), &b().with("client", json!(null))).is_err());
+    }
+
+    #[test]
+    fn compiled_expressions_are_reusable_and_send() {
+        fn assert_send_sync<T: Send + Sync>(_: &T) {}
+        let e = compile("a").unwrap();
+        assert_send_sync(&e);
+        for i in 0..3 {
+            assert_eq!(
+                e.evaluate(&json!({"a": i}), &Bindings::new()).unwrap(),
+                json!(i)
+            );
+        }
+    }
+}

@@ -1,0 +1,1122 @@
+//! Loading: YAML text → raw serde types → the model, with every error positioned.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::duration::parse_duration;
+use super::model::*;
+use super::node::{Node, NodeValue};
+use super::raw::*;
+use super::timeouts::Timeouts;
+use super::validate::validate_tree;
+use super::{Location, ParseError};
+
+/// `apiVersion` of kanon scenarios.
+pub const KANON_API_VERSION: &str = "kanon.dev/v1alpha1";
+/// `apiVersion` of Chainsaw tests.
+pub const CHAINSAW_API_VERSION: &str = "chainsaw.kyverno.io/v1alpha1";
+
+/// File names recognised as scenarios when a directory is loaded.
+pub const SCENARIO_FILE_NAMES: [&str; 4] = [
+    "scenario.yaml",
+    "scenario.yml",
+    "chainsaw-test.yaml",
+    "chainsaw-test.yml",
+];
+
+/// Loads every scenario of one file (a file may hold several YAML documents).
+///
+/// Referenced files (`file:` of operations, `use.template` of steps) are resolved
+/// relative to this file and loaded. All errors found are returned, each positioned.
+pub fn load_file(path: &Path) -> Result<Vec<Scenario>, Vec<ParseError>> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        vec![ParseError::file(
+            path,
+            format!("cannot read scenario file: {e}"),
+        )]
+    })?;
+    parse_str(path, &text)
+}
+
+/// Loads a scenario file, or every scenario file (see [`SCENARIO_FILE_NAMES`]) under a
+/// directory, recursively, in path order.
+pub fn load(path: &Path) -> Result<Vec<Scenario>, Vec<ParseError>> {
+    if !path.is_dir() {
+        return load_file(path);
+    }
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    collect_scenario_files(path, &mut files, &mut errors);
+    files.sort();
+    let mut scenarios = Vec::new();
+    for file in files {
+        match load_file(&file) {
+            Ok(mut s) => scenarios.append(&mut s),
+            Err(mut e) => errors.append(&mut e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(scenarios)
+    } else {
+        Err(errors)
+    }
+}
+
+fn collect_scenario_files(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<ParseError>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            errors.push(ParseError::file(dir, format!("cannot read directory: {e}")));
+            return;
+        }
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_scenario_files(&path, files, errors);
+        } else if path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| SCENARIO_FILE_NAMES.contains(&n))
+        {
+            files.push(path);
+        }
+    }
+}
+
+/// Parses scenario documents from `text`, as if read from `file` (used for positions and
+/// to resolve relative file references).
+pub fn parse_str(file: &Path, text: &str) -> Result<Vec<Scenario>, Vec<ParseError>> {
+    let docs: Vec<S<RawDocument>> =
+        serde_saphyr::from_multiple(text).map_err(|e| vec![ParseError::from_saphyr(file, &e)])?;
+    let mut cx = Cx::new(file);
+    let mut scenarios = Vec::new();
+    for doc in docs {
+        if let Some(s) = cx.scenario(doc) {
+            scenarios.push(s);
+        }
+    }
+    if scenarios.is_empty() && cx.errors.is_empty() {
+        cx.errors
+            .push(ParseError::file(file, "no scenario in file"));
+    }
+    if cx.errors.is_empty() {
+        Ok(scenarios)
+    } else {
+        Err(cx.errors)
+    }
+}
+
+/// Reads every YAML document of a referenced file as positioned nodes (empty documents
+/// are skipped).
+pub fn load_documents(path: &Path) -> Result<Vec<Node>, ParseError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ParseError::file(path, format!("cannot read referenced file: {e}")))?;
+    let docs: Vec<Node> =
+        serde_saphyr::from_multiple(&text).map_err(|e| ParseError::from_saphyr(path, &e))?;
+    Ok(docs
+        .into_iter()
+        .filter(|d| !matches!(d.value, NodeValue::Null))
+        .collect())
+}
+
+/// Conversion context for one file.
+struct Cx {
+    file: Arc<PathBuf>,
+    base: PathBuf,
+    errors: Vec<ParseError>,
+}
+
+impl Cx {
+    fn new(file: &Path) -> Self {
+        Self {
+            file: Arc::new(file.to_path_buf()),
+            base: file.parent().map(Path::to_path_buf).unwrap_or_default(),
+            errors: Vec::new(),
+        }
+    }
+
+    fn loc<T>(&self, s: &S<T>) -> Location {
+        Location::from_saphyr(&self.file, s.referenced)
+    }
+
+    fn err<T>(&mut self, at: &S<T>, message: impl Into<String>) {
+        let e = self.loc(at).error(message);
+        self.errors.push(e);
+    }
+
+    fn node_err(&mut self, node: &Node, message: impl Into<String>) {
+        let e = node.location(&self.file).error(message);
+        self.errors.push(e);
+    }
+
+    fn duration(&mut self, s: Option<&S<String>>) -> Option<Duration> {
+        let s = s?;
+        match parse_duration(&s.value) {
+            Ok(d) => Some(d),
+            Err(m) => {
+                self.err(s, m);
+                None
+            }
+        }
+    }
+
+    fn string(s: Option<S<String>>) -> Option<String> {
+        s.map(|s| s.value)
+    }
+
+    fn flag(s: Option<S<bool>>) -> Option<bool> {
+        s.map(|s| s.value)
+    }
+
+    fn timeouts(&mut self, raw: Option<&S<RawTimeouts>>) -> Timeouts {
+        let Some(raw) = raw else {
+            return Timeouts::default();
+        };
+        let t = &raw.value;
+        Timeouts {
+            apply: self.duration(t.apply.as_ref()),
+            assert: self.duration(t.assert.as_ref()),
+            error: self.duration(t.error.as_ref()),
+            delete: self.duration(t.delete.as_ref()),
+            cleanup: self.duration(t.cleanup.as_ref()),
+            exec: self.duration(t.exec.as_ref()),
+        }
+    }
+
+    fn propagation(&mut self, s: Option<&S<String>>) -> Option<PropagationPolicy> {
+        let s = s?;
+        match s.value.as_str() {
+            "Orphan" => Some(PropagationPolicy::Orphan),
+            "Background" => Some(PropagationPolicy::Background),
+            "Foreground" => Some(PropagationPolicy::Foreground),
+            other => {
+                self.err(
+                    s,
+                    format!(
+                        "unknown deletionPropagationPolicy {other:?}: expected Orphan, Background or Foreground"
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn format(&mut self, s: Option<&S<String>>) -> Option<OutputFormat> {
+        let s = s?;
+        match s.value.as_str() {
+            "json" => Some(OutputFormat::Json),
+            "yaml" => Some(OutputFormat::Yaml),
+            other => {
+                self.err(
+                    s,
+                    format!("unknown format {other:?}: expected json or yaml"),
+                );
+                None
+            }
+        }
+    }
+
+    fn pairs(p: Option<Pairs>) -> BTreeMap<String, String> {
+        p.map(|p| p.0.into_iter().map(|(k, v)| (k.value, v.value)).collect())
+            .unwrap_or_default()
+    }
+
+    fn tree(&mut self, node: &Node) {
+        for (line, column, message) in validate_tree(node) {
+            self.errors
+                .push(Location::new(&self.file, line, column).error(message));
+        }
+    }
+
+    fn bindings(&mut self, raw: Option<Vec<S<RawBinding>>>) -> Vec<Binding> {
+        let mut out = Vec::new();
+        for b in raw.unwrap_or_default() {
+            let location = self.loc(&b);
+            let name = b.value.name;
+            if !is_binding_name(&name.value) {
+                self.err(
+                    &name,
+                    format!(
+                        "invalid binding name {:?}: use letters, digits and underscores, not starting with a digit",
+                        name.value
+                    ),
+                );
+            }
+            self.tree(&b.value.value);
+            out.push(Binding {
+                location,
+                name: name.value,
+                value: b.value.value,
+            });
+        }
+        out
+    }
+
+    fn outputs(&mut self, raw: Option<Vec<S<RawOutput>>>) -> Vec<Output> {
+        let mut out = Vec::new();
+        for o in raw.unwrap_or_default() {
+            let location = self.loc(&o);
+            let raw = o.value;
+            if !is_binding_name(&raw.name.value) {
+                self.err(
+                    &raw.name,
+                    format!("invalid output name {:?}", raw.name.value),
+                );
+            }
+            self.tree(&raw.value);
+            if let Some(m) = &raw.match_ {
+                self.tree(m);
+            }
+            out.push(Output {
+                location,
+                name: raw.name.value,
+                value: raw.value,
+                match_: raw.match_,
+            });
+        }
+        out
+    }
+
+    fn expectations(&mut self, raw: Option<Vec<S<RawExpectation>>>) -> Vec<Expectation> {
+        let mut out = Vec::new();
+        for e in raw.unwrap_or_default() {
+            let location = self.loc(&e);
+            let raw = e.value;
+            if let Some(m) = &raw.match_ {
+                self.tree(m);
+            }
+            self.tree(&raw.check);
+            out.push(Expectation {
+                location,
+                match_: raw.match_,
+                check: raw.check,
+            });
+        }
+        out
+    }
+
+    /// Resolves `file` / `resource` of an action into manifests.
+    fn manifests(
+        &mut self,
+        at: Location,
+        file: Option<&S<String>>,
+        resource: Option<Node>,
+        required: bool,
+    ) -> Vec<Manifest> {
+        let mut out = Vec::new();
+        match (file, resource) {
+            (Some(f), Some(r)) => {
+                self.node_err(&r, "set either `file` or `resource`, not both");
+                let _ = f;
+            }
+            (None, Some(r)) => {
+                if !matches!(r.value, NodeValue::Map(_)) {
+                    self.node_err(
+                        &r,
+                        format!("`resource` must be a mapping, found a {}", r.type_name()),
+                    );
+                }
+                self.tree(&r);
+                out.push(Manifest {
+                    file: Arc::clone(&self.file),
+                    node: r,
+                    source: ManifestSource::Inline,
+                });
+            }
+            (Some(f), None) => {
+                for path in self.resolve_files(f) {
+                    match load_documents(&path) {
+                        Ok(docs) => {
+                            let file = Arc::new(path.clone());
+                            for node in docs {
+                                let mut sub = Cx {
+                                    file: Arc::clone(&file),
+                                    base: self.base.clone(),
+                                    errors: Vec::new(),
+                                };
+                                sub.tree(&node);
+                                self.errors.append(&mut sub.errors);
+                                out.push(Manifest {
+                                    file: Arc::clone(&file),
+                                    node,
+                                    source: ManifestSource::File(path.clone()),
+                                });
+                            }
+                        }
+                        Err(e) => self.errors.push(e),
+                    }
+                }
+            }
+            (None, None) => {
+                if required {
+                    self.errors
+                        .push(at.error("missing `file` or `resource`: say what to send or check"));
+                }
+            }
+        }
+        out
+    }
+
+    /// Resolves a `file:` reference (a path or a glob) relative to the scenario file.
+    fn resolve_files(&mut self, f: &S<String>) -> Vec<PathBuf> {
+        let text = f.value.trim();
+        if text.starts_with("http://") || text.starts_with("https://") {
+            self.err(
+                f,
+                "remote file references are not supported; vendor the file next to the scenario",
+            );
+            return Vec::new();
+        }
+        let joined = self.base.join(text);
+        if text.contains(['*', '?', '[']) {
+            let pattern = joined.to_string_lossy().to_string();
+            match glob::glob(&pattern) {
+                Ok(paths) => {
+                    let mut found: Vec<PathBuf> = paths.flatten().filter(|p| p.is_file()).collect();
+                    found.sort();
+                    if found.is_empty() {
+                        self.err(
+                            f,
+                            format!(
+                                "no file matches {text:?} (relative to {})",
+                                self.base.display()
+                            ),
+                        );
+                    }
+                    found
+                }
+                Err(e) => {
+                    self.err(f, format!("invalid glob {text:?}: {e}"));
+                    Vec::new()
+                }
+            }
+        } else if joined.is_file() {
+            vec![joined]
+        } else {
+            self.err(
+                f,
+                format!("referenced file not found: {}", joined.display()),
+            );
+            Vec::new()
+        }
+    }
+
+    fn scenario(&mut self, doc: S<RawDocument>) -> Option<Scenario> {
+        let location = self.loc(&doc);
+        let doc = doc.value;
+        let flavor = match (doc.api_version.value.as_str(), doc.kind.value.as_str()) {
+            (KANON_API_VERSION, "Scenario") => Flavor::Kanon,
+            (CHAINSAW_API_VERSION, "Test") => Flavor::Chainsaw,
+            (KANON_API_VERSION | CHAINSAW_API_VERSION, "StepTemplate") => {
+                self.err(
+                    &doc.kind,
+                    "a StepTemplate is not a scenario; reference it from a step with `use: {template: FILE}`",
+                );
+                return None;
+            }
+            (KANON_API_VERSION | CHAINSAW_API_VERSION, other) => {
+                self.err(
+                    &doc.kind,
+                    format!("unsupported kind {other:?}: expected Scenario ({KANON_API_VERSION}) or Test ({CHAINSAW_API_VERSION})"),
+                );
+                return None;
+            }
+            (other, _) => {
+                self.err(
+                    &doc.api_version,
+                    format!("unsupported apiVersion {other:?}: expected {KANON_API_VERSION} or {CHAINSAW_API_VERSION}"),
+                );
+                return None;
+            }
+        };
+        let (name, labels, annotations) = match doc.metadata {
+            Some(m) => {
+                let m = m.value;
+                if let Some(ns) = &m.namespace {
+                    self.err(ns, "metadata.namespace is not used; set spec.namespace to run in a fixed namespace");
+                }
+                (
+                    Cx::string(m.name),
+                    Cx::pairs(m.labels),
+                    Cx::pairs(m.annotations),
+                )
+            }
+            None => (None, BTreeMap::new(), BTreeMap::new()),
+        };
+        let name = name.unwrap_or_else(|| {
+            self.file
+                .parent()
+                .and_then(|p| p.file_name())
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_else(|| "scenario".to_string())
+        });
+        let spec_loc = self.loc(&doc.spec);
+        let spec = doc.spec.value;
+        for (field, present) in [
+            ("try", spec.try_.is_some()),
+            ("finally", spec.finally.is_some()),
+            ("cleanup", spec.cleanup.is_some()),
+        ] {
+            if present {
+                self.errors.push(spec_loc.error(format!(
+                    "spec.{field} belongs to steps: move it under spec.steps[]"
+                )));
+            }
+        }
+        let Some(raw_steps) = spec.steps else {
+            self.errors
+                .push(spec_loc.error("missing spec.steps: a scenario needs at least one step"));
+            return None;
+        };
+        if raw_steps.is_empty() {
+            self.errors
+                .push(spec_loc.error("spec.steps is empty: a scenario needs at least one step"));
+        }
+        let timeouts = self.timeouts(spec.timeouts.as_ref());
+        let timeout = self.duration(spec.timeout.as_ref());
+        let bindings = self.bindings(spec.bindings);
+        let mut binding_sets = Vec::new();
+        for set in spec.scenarios.unwrap_or_default() {
+            binding_sets.push(self.bindings(set.value.bindings));
+        }
+        let mut steps = Vec::new();
+        for (i, raw) in raw_steps.into_iter().enumerate() {
+            steps.push(self.step(i, raw));
+        }
+        let catch = self.operations(spec.catch);
+        let clauses = spec
+            .clauses
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| Clause {
+                location: self.loc(&c),
+                id: c.value,
+            })
+            .collect();
+        let mut mocks = Vec::new();
+        for m in spec.mocks.unwrap_or_default() {
+            if let Some(mock) = self.mock(m, &mocks) {
+                mocks.push(mock);
+            }
+        }
+        if let Some(t) = &spec.namespace_template {
+            self.tree(t);
+        }
+        Some(Scenario {
+            flavor,
+            name,
+            location,
+            labels,
+            annotations,
+            description: Cx::string(spec.description),
+            clauses,
+            mocks,
+            values: spec.values,
+            timeouts,
+            timeout,
+            skip: Cx::flag(spec.skip).unwrap_or(false),
+            concurrent: Cx::flag(spec.concurrent),
+            skip_delete: Cx::flag(spec.skip_delete),
+            fail_fast: Cx::flag(spec.fail_fast),
+            template: Cx::flag(spec.template),
+            namespace: Cx::string(spec.namespace),
+            namespace_template: spec.namespace_template,
+            bindings,
+            binding_sets,
+            steps,
+            catch,
+            deletion_propagation_policy: self
+                .propagation(spec.deletion_propagation_policy.as_ref()),
+            delay_before_cleanup: self.duration(spec.delay_before_cleanup.as_ref()),
+            force_termination_grace_period: self
+                .duration(spec.force_termination_grace_period.as_ref()),
+            cluster: Cx::string(spec.cluster),
+            clusters: spec.clusters,
+        })
+    }
+
+    fn mock(&mut self, node: Node, existing: &[MockSpec]) -> Option<MockSpec> {
+        let location = node.location(&self.file);
+        let NodeValue::Map(entries) = node.value else {
+            self.errors.push(location.error(format!(
+                "a mock must be a mapping `{{name: N, type: otlp|webhook, ...}}`, found a {}",
+                node.type_name()
+            )));
+            return None;
+        };
+        let mut name = None;
+        let mut kind = None;
+        let mut rest = Vec::new();
+        for (k, v) in entries {
+            match k.name.as_str() {
+                "name" => match v.as_str() {
+                    Some(s) if is_binding_name(s) => name = Some(s.to_string()),
+                    _ => self.node_err(&v, "mock `name` must be a string usable as `$mocks.<name>` (letters, digits, underscores)"),
+                },
+                "type" => match v.as_str() {
+                    Some("otlp") => kind = Some(MockKind::Otlp),
+                    Some("webhook") => kind = Some(MockKind::Webhook),
+                    _ => self.node_err(&v, "unknown mock `type`: expected otlp or webhook"),
+                },
+                _ => rest.push((k, v)),
+            }
+        }
+        let (Some(name), Some(kind)) = (name, kind) else {
+            self.errors
+                .push(location.error("a mock needs a `name` and a `type` (otlp or webhook)"));
+            return None;
+        };
+        if existing.iter().any(|m| m.name == name) {
+            self.errors
+                .push(location.error(format!("duplicate mock name {name:?}")));
+        }
+        Some(MockSpec {
+            location: location.clone(),
+            name,
+            kind,
+            config: Node {
+                value: NodeValue::Map(rest),
+                line: location.line,
+                column: location.column,
+            },
+        })
+    }
+
+    fn step(&mut self, index: usize, raw: S<RawStep>) -> Step {
+        let location = self.loc(&raw);
+        let raw = raw.value;
+        let mut bindings = Vec::new();
+        let mut try_ = Vec::new();
+        let mut catch = Vec::new();
+        let mut finally = Vec::new();
+        let mut cleanup = Vec::new();
+        let mut template_file = None;
+        if let Some(u) = raw.use_ {
+            let u = u.value;
+            if let Some(t) = self.step_template(&u.template) {
+                template_file = Some(t.0);
+                let (tb, tt, tc, tf, tcl) = t.1;
+                bindings.extend(tb);
+                try_.extend(tt);
+                catch.extend(tc);
+                finally.extend(tf);
+                cleanup.extend(tcl);
+            }
+            if let Some(with) = u.with {
+                bindings.extend(self.bindings(with.bindings));
+            }
+        } else if raw.try_.is_none() {
+            self.errors
+                .push(location.error("a step needs `try` (or `use` of a step template)"));
+        }
+        bindings.extend(self.bindings(raw.bindings));
+        try_.extend(self.operations(raw.try_));
+        catch.extend(self.operations(raw.catch));
+        finally.extend(self.operations(raw.finally));
+        cleanup.extend(self.operations(raw.cleanup));
+        Step {
+            name: Cx::string(raw.name).unwrap_or_else(|| format!("step-{}", index + 1)),
+            location,
+            description: Cx::string(raw.description),
+            timeouts: self.timeouts(raw.timeouts.as_ref()),
+            skip_delete: Cx::flag(raw.skip_delete),
+            template: Cx::flag(raw.template),
+            bindings,
+            try_,
+            catch,
+            finally,
+            cleanup,
+            deletion_propagation_policy: self.propagation(raw.deletion_propagation_policy.as_ref()),
+            cluster: Cx::string(raw.cluster),
+            template_file,
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn step_template(
+        &mut self,
+        reference: &S<String>,
+    ) -> Option<(
+        PathBuf,
+        (
+            Vec<Binding>,
+            Vec<StepOperation>,
+            Vec<StepOperation>,
+            Vec<StepOperation>,
+            Vec<StepOperation>,
+        ),
+    )> {
+        let path = self.base.join(&reference.value);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                self.err(
+                    reference,
+                    format!("cannot read step template {}: {e}", path.display()),
+                );
+                return None;
+            }
+        };
+        let docs: Vec<S<RawDocument>> = match serde_saphyr::from_multiple(&text) {
+            Ok(d) => d,
+            Err(e) => {
+                self.errors.push(ParseError::from_saphyr(&path, &e));
+                return None;
+            }
+        };
+        let mut sub = Cx::new(&path);
+        let mut result = None;
+        for doc in docs {
+            let doc = doc.value;
+            if doc.kind.value != "StepTemplate"
+                || !matches!(
+                    doc.api_version.value.as_str(),
+                    KANON_API_VERSION | CHAINSAW_API_VERSION
+                )
+            {
+                sub.err(&doc.kind, "expected a StepTemplate document");
+                continue;
+            }
+            if result.is_some() {
+                sub.err(&doc.kind, "a step template file must hold one StepTemplate");
+                continue;
+            }
+            let spec_loc = sub.loc(&doc.spec);
+            let spec = doc.spec.value;
+            if spec.steps.is_some() {
+                sub.errors.push(
+                    spec_loc.error("a StepTemplate has no `steps`; put operations under spec.try"),
+                );
+            }
+            let b = sub.bindings(spec.bindings);
+            let t = sub.operations(spec.try_);
+            let c = sub.operations(spec.catch);
+            let f = sub.operations(spec.finally);
+            let cl = sub.operations(spec.cleanup);
+            result = Some((b, t, c, f, cl));
+        }
+        self.errors.append(&mut sub.errors);
+        if result.is_none() {
+            self.err(reference, "no StepTemplate found in referenced file");
+        }
+        result.map(|r| (path, r))
+    }
+
+    fn operations(&mut self, raw: Option<Vec<S<RawOperation>>>) -> Vec<StepOperation> {
+        let mut out = Vec::new();
+        for op in raw.unwrap_or_default() {
+            if let Some(op) = self.operation(op) {
+                out.push(op);
+            }
+        }
+        out
+    }
+
+    fn operation(&mut self, raw: S<RawOperation>) -> Option<StepOperation> {
+        let location = self.loc(&raw);
+        let r = raw.value;
+        let mut ops: Vec<Operation> = Vec::new();
+        let mut names: Vec<&'static str> = Vec::new();
+        macro_rules! one {
+            ($field:expr, $name:literal, $conv:expr) => {
+                if let Some(v) = $field {
+                    names.push($name);
+                    if let Some(op) = $conv(self, v) {
+                        ops.push(op);
+                    }
+                }
+            };
+        }
+        one!(r.apply, "apply", |cx: &mut Cx, v| cx
+            .resource_op(v)
+            .map(Operation::Apply));
+        one!(r.create, "create", |cx: &mut Cx, v| cx
+            .resource_op(v)
+            .map(Operation::Create));
+        one!(r.update, "update", |cx: &mut Cx, v| cx
+            .resource_op(v)
+            .map(Operation::Update));
+        one!(r.patch, "patch", |cx: &mut Cx, v| cx
+            .resource_op(v)
+            .map(Operation::Patch));
+        one!(r.assert, "assert", |cx: &mut Cx, v| Some(
+            Operation::Assert(cx.check_op(v))
+        ));
+        one!(r.error, "error", |cx: &mut Cx, v| Some(Operation::Error(
+            cx.check_op(v)
+        )));
+        one!(r.consistently, "consistently", |cx: &mut Cx, v| cx
+            .consistently(v));
+        one!(r.delete, "delete", |cx: &mut Cx, v| cx.delete(v));
+        one!(r.wait, "wait", |cx: &mut Cx, v| cx.wait(v));
+        one!(r.sleep, "sleep", |cx: &mut Cx, v: S<RawSleep>| {
+            let location = cx.loc(&v);
+            cx.duration(Some(&v.value.duration))
+                .map(|duration| Operation::Sleep(SleepOp { location, duration }))
+        });
+        one!(r.command, "command", |cx: &mut Cx, v| Some(cx.command(v)));
+        one!(r.script, "script", |cx: &mut Cx, v| Some(cx.script(v)));
+        one!(r.get, "get", |cx: &mut Cx, v| Some(cx.get(v)));
+        one!(r.describe, "describe", |cx: &mut Cx, v| Some(
+            cx.describe(v)
+        ));
+        one!(r.events, "events", |cx: &mut Cx, v| Some(cx.events(v)));
+        one!(r.pod_logs, "podLogs", |cx: &mut Cx, v| Some(cx.pod_logs(v)));
+        match names.len() {
+            0 => {
+                self.errors.push(location.error(
+                    "operation has no action: expected one of apply, create, update, patch, assert, error, consistently, delete, wait, sleep, command, script, get, describe, events, podLogs",
+                ));
+                return None;
+            }
+            1 => {}
+            _ => {
+                self.errors.push(location.error(format!(
+                    "an operation holds exactly one action, found {}: split it into several list entries",
+                    names.join(", ")
+                )));
+                return None;
+            }
+        }
+        let operation = ops.pop()?;
+        Some(StepOperation {
+            location,
+            description: Cx::string(r.description),
+            continue_on_error: Cx::flag(r.continue_on_error).unwrap_or(false),
+            operation,
+        })
+    }
+
+    fn resource_op(&mut self, v: S<RawResourceAction>) -> Option<ResourceOp> {
+        let location = self.loc(&v);
+        let r = v.value;
+        let resources = self.manifests(location.clone(), r.file.as_ref(), r.resource, true);
+        if let Some(sub) = &r.subresource
+            && sub.value != "status"
+        {
+            self.err(
+                sub,
+                format!("unsupported subresource {:?}: only `status`", sub.value),
+            );
+        }
+        Some(ResourceOp {
+            location,
+            resources,
+            file: r.file.map(|f| f.value),
+            template: Cx::flag(r.template),
+            dry_run: Cx::flag(r.dry_run),
+            bindings: self.bindings(r.bindings),
+            outputs: self.outputs(r.outputs),
+            expect: self.expectations(r.expect),
+            timeout: self.duration(r.timeout.as_ref()),
+            cluster: Cx::string(r.cluster),
+            subresource: Cx::string(r.subresource),
+        })
+    }
+
+    fn check_op(&mut self, v: S<RawCheckAction>) -> CheckOp {
+        let location = self.loc(&v);
+        let r = v.value;
+        let trees = self.manifests(location.clone(), r.file.as_ref(), r.resource, true);
+        CheckOp {
+            location,
+            trees,
+            file: r.file.map(|f| f.value),
+            template: Cx::flag(r.template),
+            bindings: self.bindings(r.bindings),
+            timeout: self.duration(r.timeout.as_ref()),
+            cluster: Cx::string(r.cluster),
+            mock: Cx::string(r.mock),
+        }
+    }
+
+    fn consistently(&mut self, v: S<RawConsistently>) -> Option<Operation> {
+        let location = self.loc(&v);
+        let r = v.value;
+        let trees = self.manifests(location.clone(), r.file.as_ref(), r.resource, true);
+        let duration = self.duration(Some(&r.duration))?;
+        Some(Operation::Consistently(ConsistentlyOp {
+            check: CheckOp {
+                location,
+                trees,
+                file: r.file.map(|f| f.value),
+                template: Cx::flag(r.template),
+                bindings: self.bindings(r.bindings),
+                timeout: None,
+                cluster: Cx::string(r.cluster),
+                mock: Cx::string(r.mock),
+            },
+            duration,
+        }))
+    }
+
+    fn delete(&mut self, v: S<RawDelete>) -> Option<Operation> {
+        let location = self.loc(&v);
+        let r = v.value;
+        let target = match r.ref_ {
+            Some(rf) => {
+                if r.file.is_some() {
+                    self.err(&rf, "set either `file` or `ref`, not both");
+                }
+                let ref_location = self.loc(&rf);
+                let rf = rf.value;
+                DeleteTarget::Ref(ObjectReference {
+                    location: ref_location,
+                    api_version: rf.api_version.value,
+                    kind: rf.kind.value,
+                    namespace: Cx::string(rf.namespace),
+                    name: Cx::string(rf.name),
+                    labels: Cx::pairs(rf.labels),
+                })
+            }
+            None => {
+                if r.file.is_none() {
+                    self.errors
+                        .push(location.error("delete needs `file` or `ref`"));
+                }
+                DeleteTarget::Resources(self.manifests(
+                    location.clone(),
+                    r.file.as_ref(),
+                    None,
+                    false,
+                ))
+            }
+        };
+        Some(Operation::Delete(DeleteOp {
+            location,
+            target,
+            file: r.file.map(|f| f.value),
+            template: Cx::flag(r.template),
+            bindings: self.bindings(r.bindings),
+            expect: self.expectations(r.expect),
+            timeout: self.duration(r.timeout.as_ref()),
+            propagation: self.propagation(r.deletion_propagation_policy.as_ref()),
+            cluster: Cx::string(r.cluster),
+        }))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn selector(
+        &mut self,
+        at: &Location,
+        api_version: Option<S<String>>,
+        kind: Option<S<String>>,
+        resource: Option<S<String>>,
+        namespace: Option<S<String>>,
+        name: Option<S<String>>,
+        selector: Option<S<String>>,
+        needs_kind: bool,
+    ) -> ObjectSelector {
+        if needs_kind && kind.is_none() && resource.is_none() {
+            self.errors
+                .push(at.error("missing `kind` (with `apiVersion`) or `resource`"));
+        }
+        if let (Some(n), Some(s)) = (&name, &selector) {
+            let _ = n;
+            self.err(s, "set either `name` or `selector`, not both");
+        }
+        ObjectSelector {
+            api_version: Cx::string(api_version),
+            kind: Cx::string(kind),
+            resource: Cx::string(resource),
+            namespace: Cx::string(namespace),
+            name: Cx::string(name),
+            selector: Cx::string(selector),
+        }
+    }
+
+    fn wait(&mut self, v: S<RawWait>) -> Option<Operation> {
+        let location = self.loc(&v);
+        let r = v.value;
+        let object = self.selector(
+            &location,
+            r.api_version,
+            r.kind,
+            r.resource,
+            r.namespace,
+            r.name,
+            r.selector,
+            true,
+        );
+        let for_loc = self.loc(&r.for_);
+        let f = r.for_.value;
+        let mut conditions = Vec::new();
+        if f.deletion.is_some() {
+            conditions.push(WaitFor::Deletion);
+        }
+        if f.creation.is_some() {
+            conditions.push(WaitFor::Creation);
+        }
+        if let Some(c) = f.condition {
+            conditions.push(WaitFor::Condition {
+                name: c.value.name.value,
+                value: Cx::string(c.value.value),
+            });
+        }
+        if let Some(j) = f.json_path {
+            conditions.push(WaitFor::JsonPath {
+                path: j.value.path.value,
+                value: Cx::string(j.value.value),
+            });
+        }
+        if conditions.len() != 1 {
+            self.errors.push(
+                for_loc.error("`for` needs exactly one of deletion, creation, condition, jsonPath"),
+            );
+            return None;
+        }
+        Some(Operation::Wait(WaitOp {
+            location,
+            object,
+            for_: conditions.pop()?,
+            format: self.format(r.format.as_ref()),
+            timeout: self.duration(r.timeout.as_ref()),
+            cluster: Cx::string(r.cluster),
+        }))
+    }
+
+    fn command(&mut self, v: S<RawCommand>) -> Operation {
+        let location = self.loc(&v);
+        let r = v.value;
+        if let Some(c) = &r.check {
+            self.tree(c);
+        }
+        Operation::Command(CommandOp {
+            location,
+            entrypoint: r.entrypoint.value,
+            args: r
+                .args
+                .unwrap_or_default()
+                .into_iter()
+                .map(|a| a.value)
+                .collect(),
+            env: self.bindings(r.env),
+            work_dir: Cx::string(r.work_dir),
+            check: r.check,
+            outputs: self.outputs(r.outputs),
+            bindings: self.bindings(r.bindings),
+            timeout: self.duration(r.timeout.as_ref()),
+            skip_log_output: Cx::flag(r.skip_log_output).unwrap_or(false),
+            cluster: Cx::string(r.cluster),
+        })
+    }
+
+    fn script(&mut self, v: S<RawScript>) -> Operation {
+        let location = self.loc(&v);
+        let r = v.value;
+        if let Some(c) = &r.check {
+            self.tree(c);
+        }
+        Operation::Script(ScriptOp {
+            location,
+            content: r.content.value,
+            env: self.bindings(r.env),
+            work_dir: Cx::string(r.work_dir),
+            check: r.check,
+            outputs: self.outputs(r.outputs),
+            bindings: self.bindings(r.bindings),
+            timeout: self.duration(r.timeout.as_ref()),
+            skip_log_output: Cx::flag(r.skip_log_output).unwrap_or(false),
+            cluster: Cx::string(r.cluster),
+        })
+    }
+
+    fn get(&mut self, v: S<RawGet>) -> Operation {
+        let location = self.loc(&v);
+        let r = v.value;
+        let object = self.selector(
+            &location,
+            r.api_version,
+            r.kind,
+            r.resource,
+            r.namespace,
+            r.name,
+            r.selector,
+            true,
+        );
+        Operation::Get(GetOp {
+            location,
+            object,
+            format: self.format(r.format.as_ref()),
+            timeout: self.duration(r.timeout.as_ref()),
+            cluster: Cx::string(r.cluster),
+        })
+    }
+
+    fn describe(&mut self, v: S<RawDescribe>) -> Operation {
+        let location = self.loc(&v);
+        let r = v.value;
+        let object = self.selector(
+            &location,
+            r.api_version,
+            r.kind,
+            r.resource,
+            r.namespace,
+            r.name,
+            r.selector,
+            true,
+        );
+        Operation::Describe(DescribeOp {
+            location,
+            object,
+            show_events: Cx::flag(r.show_events),
+            timeout: self.duration(r.timeout.as_ref()),
+            cluster: Cx::string(r.cluster),
+        })
+    }
+
+    fn events(&mut self, v: S<RawEvents>) -> Operation {
+        let location = self.loc(&v);
+        let r = v.value;
+        let object = self.selector(
+            &location,
+            None,
+            None,
+            None,
+            r.namespace,
+            r.name,
+            r.selector,
+            false,
+        );
+        Operation::Events(EventsOp {
+            location,
+            object,
+            format: self.format(r.format.as_ref()),
+            timeout: self.duration(r.timeout.as_ref()),
+            cluster: Cx::string(r.cluster),
+        })
+    }
+
+    fn pod_logs(&mut self, v: S<RawPodLogs>) -> Operation {
+        let location = self.loc(&v);
+        let r = v.value;
+        let object = self.selector(
+            &location,
+            None,
+            None,
+            None,
+            r.namespace,
+            r.name,
+            r.selector,
+            false,
+        );
+        Operation::PodLogs(PodLogsOp {
+            location,
+            object,
+            container: Cx::string(r.container),
+            tail: r.tail.map(|t| t.value),
+            timeout: self.duration(r.timeout.as_ref()),
+            cluster: Cx::string(r.cluster),
+        })
+    }
+}
+
+/// Whether `name` can be referenced as `$name`.
+pub fn is_binding_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}

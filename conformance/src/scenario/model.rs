@@ -1,0 +1,663 @@
+//! The scenario model: plain data, interpreted by the engine.
+//!
+//! One model for both `kanon.dev/v1alpha1 Scenario` and Chainsaw
+//! `chainsaw.kyverno.io/v1alpha1 Test` documents. File references are already resolved
+//! and their documents loaded; durations are parsed; every node has a [`Location`].
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::Location;
+use super::node::Node;
+use super::timeouts::{TimeoutClass, Timeouts};
+
+/// Which format a scenario was written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavor {
+    /// `kanon.dev/v1alpha1`, kind `Scenario`.
+    Kanon,
+    /// `chainsaw.kyverno.io/v1alpha1`, kind `Test`. The engine applies Chainsaw's
+    /// semantics where they differ (for example, merge-patch `apply`).
+    Chainsaw,
+}
+
+/// A scenario: a named, ordered list of steps run in its own namespace.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// Source format.
+    pub flavor: Flavor,
+    /// `metadata.name` (the file stem when absent).
+    pub name: String,
+    /// Where the document starts.
+    pub location: Location,
+    /// `metadata.labels` (selected with `--selector`).
+    pub labels: BTreeMap<String, String>,
+    /// `metadata.annotations`.
+    pub annotations: BTreeMap<String, String>,
+    /// `spec.description`.
+    pub description: Option<String>,
+    /// `spec.clauses`: the contract clauses this scenario checks (kanon).
+    pub clauses: Vec<Clause>,
+    /// `spec.mocks`: mock servers to start before the first step (kanon).
+    pub mocks: Vec<MockSpec>,
+    /// `spec.values`: default `$values`, overridden by `--values` / `--set` (kanon).
+    pub values: Option<Node>,
+    /// `spec.timeouts`: per-class timeouts for every operation of the scenario.
+    pub timeouts: Timeouts,
+    /// `spec.timeout`: an overall deadline for the whole scenario.
+    pub timeout: Option<Duration>,
+    /// `spec.skip`.
+    pub skip: bool,
+    /// `spec.concurrent` (`None`: the runner's default, concurrent).
+    pub concurrent: Option<bool>,
+    /// `spec.skipDelete`: keep what the scenario created.
+    pub skip_delete: Option<bool>,
+    /// `spec.failFast`.
+    pub fail_fast: Option<bool>,
+    /// `spec.template`: whether resources are templated (`None`: the default, true).
+    pub template: Option<bool>,
+    /// `spec.namespace`: a fixed namespace instead of a fresh one.
+    pub namespace: Option<String>,
+    /// `spec.namespaceTemplate`: a template for the namespace object.
+    pub namespace_template: Option<Node>,
+    /// `spec.bindings`, in order (later ones may refer to earlier ones).
+    pub bindings: Vec<Binding>,
+    /// `spec.scenarios`: table-driven runs; one run per binding set (empty: one run).
+    pub binding_sets: Vec<Vec<Binding>>,
+    /// `spec.steps`.
+    pub steps: Vec<Step>,
+    /// `spec.catch`: run when any step fails, after the step's own catch.
+    pub catch: Vec<StepOperation>,
+    /// `spec.deletionPropagationPolicy`.
+    pub deletion_propagation_policy: Option<PropagationPolicy>,
+    /// `spec.delayBeforeCleanup`.
+    pub delay_before_cleanup: Option<Duration>,
+    /// `spec.forceTerminationGracePeriod`.
+    pub force_termination_grace_period: Option<Duration>,
+    /// `spec.cluster`: name of the target cluster (multi-cluster suites).
+    pub cluster: Option<String>,
+    /// `spec.clusters`: an opaque cluster registry (multi-cluster suites).
+    pub clusters: Option<Node>,
+}
+
+/// A contract clause identifier listed in `spec.clauses`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Clause {
+    /// The identifier, such as `CEL-1`.
+    pub id: String,
+    /// Where it is written.
+    pub location: Location,
+}
+
+/// The kind of a mock server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MockKind {
+    /// An OTLP/HTTP receiver (`$mocks.<name>.endpoint`, `.records`).
+    Otlp,
+    /// An HTTPS webhook server (`$mocks.<name>.url`, `.caPem`, `.requests`).
+    Webhook,
+}
+
+/// One entry of `spec.mocks`: `{name: N, type: otlp|webhook, ...}`.
+///
+/// Only `name` and `type` are checked here; every other field is kept in `config`
+/// (positioned) for the mocks module to interpret and validate.
+#[derive(Clone, Debug)]
+pub struct MockSpec {
+    /// Where the entry starts.
+    pub location: Location,
+    /// The name, bound as `$mocks.<name>`.
+    pub name: String,
+    /// The `type`.
+    pub kind: MockKind,
+    /// The remaining fields, as a mapping node (possibly empty).
+    pub config: Node,
+}
+
+/// A step: operations in `try`, then `catch` on failure, `finally` always, and `cleanup`
+/// at the end of the scenario (Chainsaw's order).
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// `name` (`step-N`, 1-based, when absent).
+    pub name: String,
+    /// Where the step starts.
+    pub location: Location,
+    /// `description`.
+    pub description: Option<String>,
+    /// `timeouts`, overriding the scenario's.
+    pub timeouts: Timeouts,
+    /// `skipDelete`.
+    pub skip_delete: Option<bool>,
+    /// `template`.
+    pub template: Option<bool>,
+    /// `bindings` (template bindings, then `use.with` bindings, then the step's own).
+    pub bindings: Vec<Binding>,
+    /// `try`.
+    pub try_: Vec<StepOperation>,
+    /// `catch`.
+    pub catch: Vec<StepOperation>,
+    /// `finally`.
+    pub finally: Vec<StepOperation>,
+    /// `cleanup`.
+    pub cleanup: Vec<StepOperation>,
+    /// `deletionPropagationPolicy`.
+    pub deletion_propagation_policy: Option<PropagationPolicy>,
+    /// `cluster`.
+    pub cluster: Option<String>,
+    /// The step template this step was built from (`use.template`), resolved.
+    pub template_file: Option<PathBuf>,
+}
+
+/// An entry of a `try` / `catch` / `finally` / `cleanup` list.
+#[derive(Clone, Debug)]
+pub struct StepOperation {
+    /// Where the entry starts.
+    pub location: Location,
+    /// `description`.
+    pub description: Option<String>,
+    /// `continueOnError`: a failure is recorded but the step goes on.
+    pub continue_on_error: bool,
+    /// The operation.
+    pub operation: Operation,
+}
+
+/// One operation; one variant per action key.
+#[derive(Clone, Debug)]
+pub enum Operation {
+    /// `apply`: server-side apply (kanon) or merge-patch apply (Chainsaw files).
+    Apply(ResourceOp),
+    /// `create`: fails if the object exists.
+    Create(ResourceOp),
+    /// `update`: fails if the object does not exist.
+    Update(ResourceOp),
+    /// `patch`: merge patch; `subresource: status` patches the status.
+    Patch(ResourceOp),
+    /// `assert`: waits until some object (or mock record) matches each tree.
+    Assert(CheckOp),
+    /// `error`: waits until no object matches each tree.
+    Error(CheckOp),
+    /// `consistently` (kanon): each tree must keep matching for `duration`.
+    Consistently(ConsistentlyOp),
+    /// `delete`: deletes and waits until gone.
+    Delete(DeleteOp),
+    /// `wait`: waits for a condition, a JSON path value, deletion or creation.
+    Wait(WaitOp),
+    /// `sleep`: the only fixed wait.
+    Sleep(SleepOp),
+    /// `command`: runs a program.
+    Command(CommandOp),
+    /// `script`: runs a shell script.
+    Script(ScriptOp),
+    /// `get`: prints objects (catch blocks).
+    Get(GetOp),
+    /// `describe`: describes objects (catch blocks).
+    Describe(DescribeOp),
+    /// `events`: prints events (catch blocks).
+    Events(EventsOp),
+    /// `podLogs`: prints pod logs (catch blocks).
+    PodLogs(PodLogsOp),
+}
+
+impl Operation {
+    /// The action key, as written in YAML (`apply`, `podLogs`...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Operation::Apply(_) => "apply",
+            Operation::Create(_) => "create",
+            Operation::Update(_) => "update",
+            Operation::Patch(_) => "patch",
+            Operation::Assert(_) => "assert",
+            Operation::Error(_) => "error",
+            Operation::Consistently(_) => "consistently",
+            Operation::Delete(_) => "delete",
+            Operation::Wait(_) => "wait",
+            Operation::Sleep(_) => "sleep",
+            Operation::Command(_) => "command",
+            Operation::Script(_) => "script",
+            Operation::Get(_) => "get",
+            Operation::Describe(_) => "describe",
+            Operation::Events(_) => "events",
+            Operation::PodLogs(_) => "podLogs",
+        }
+    }
+
+    /// Where the action's body is.
+    pub fn location(&self) -> &Location {
+        match self {
+            Operation::Apply(o)
+            | Operation::Create(o)
+            | Operation::Update(o)
+            | Operation::Patch(o) => &o.location,
+            Operation::Assert(o) | Operation::Error(o) => &o.location,
+            Operation::Consistently(o) => &o.check.location,
+            Operation::Delete(o) => &o.location,
+            Operation::Wait(o) => &o.location,
+            Operation::Sleep(o) => &o.location,
+            Operation::Command(o) => &o.location,
+            Operation::Script(o) => &o.location,
+            Operation::Get(o) => &o.location,
+            Operation::Describe(o) => &o.location,
+            Operation::Events(o) => &o.location,
+            Operation::PodLogs(o) => &o.location,
+        }
+    }
+
+    /// The timeout class used when the operation sets no `timeout` itself.
+    pub fn timeout_class(&self) -> TimeoutClass {
+        match self {
+            Operation::Apply(_)
+            | Operation::Create(_)
+            | Operation::Update(_)
+            | Operation::Patch(_) => TimeoutClass::Apply,
+            Operation::Assert(_) | Operation::Consistently(_) | Operation::Wait(_) => {
+                TimeoutClass::Assert
+            }
+            Operation::Error(_) => TimeoutClass::Error,
+            Operation::Delete(_) => TimeoutClass::Delete,
+            Operation::Sleep(_)
+            | Operation::Command(_)
+            | Operation::Script(_)
+            | Operation::Get(_)
+            | Operation::Describe(_)
+            | Operation::Events(_)
+            | Operation::PodLogs(_) => TimeoutClass::Exec,
+        }
+    }
+
+    /// The operation's own `timeout`, if set.
+    pub fn timeout(&self) -> Option<Duration> {
+        match self {
+            Operation::Apply(o)
+            | Operation::Create(o)
+            | Operation::Update(o)
+            | Operation::Patch(o) => o.timeout,
+            Operation::Assert(o) | Operation::Error(o) => o.timeout,
+            Operation::Consistently(o) => o.check.timeout,
+            Operation::Delete(o) => o.timeout,
+            Operation::Wait(o) => o.timeout,
+            Operation::Sleep(_) => None,
+            Operation::Command(o) => o.timeout,
+            Operation::Script(o) => o.timeout,
+            Operation::Get(o) => o.timeout,
+            Operation::Describe(o) => o.timeout,
+            Operation::Events(o) => o.timeout,
+            Operation::PodLogs(o) => o.timeout,
+        }
+    }
+}
+
+/// Where a manifest came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ManifestSource {
+    /// Written inline under `resource:`.
+    Inline,
+    /// Read from a file referenced by `file:` (resolved path).
+    File(PathBuf),
+}
+
+/// One YAML document: a resource to send, or an assertion tree.
+#[derive(Clone, Debug)]
+pub struct Manifest {
+    /// The file the document is in (the scenario file for inline ones).
+    pub file: Arc<PathBuf>,
+    /// The positioned document.
+    pub node: Node,
+    /// Where it came from.
+    pub source: ManifestSource,
+}
+
+impl Manifest {
+    /// Where the document starts.
+    pub fn location(&self) -> Location {
+        self.node.location(&self.file)
+    }
+
+    /// The document as JSON.
+    pub fn to_json(&self) -> serde_json::Value {
+        self.node.to_json()
+    }
+}
+
+/// A binding `{name, value}`; `value` may hold `(expr)` strings evaluated in order.
+#[derive(Clone, Debug)]
+pub struct Binding {
+    /// Where the entry starts.
+    pub location: Location,
+    /// The name, referenced as `$name`.
+    pub name: String,
+    /// The value (an assertion-tree-like template).
+    pub value: Node,
+}
+
+/// An output `{name, value, match?}`: binds `$name` for the following operations.
+#[derive(Clone, Debug)]
+pub struct Output {
+    /// Where the entry starts.
+    pub location: Location,
+    /// The name.
+    pub name: String,
+    /// The value template, evaluated against the operation's outcome.
+    pub value: Node,
+    /// Only bind when the outcome matches this tree.
+    pub match_: Option<Node>,
+}
+
+/// An expectation `{match?, check}` on an operation's outcome (Chainsaw `expect`).
+#[derive(Clone, Debug)]
+pub struct Expectation {
+    /// Where the entry starts.
+    pub location: Location,
+    /// Apply `check` only to outcomes matching this tree.
+    pub match_: Option<Node>,
+    /// The assertion tree on the outcome (`$error`, the object...).
+    pub check: Node,
+}
+
+/// `deletionPropagationPolicy`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PropagationPolicy {
+    /// Orphan the dependents.
+    Orphan,
+    /// Delete dependents in the background.
+    Background,
+    /// Delete dependents first.
+    Foreground,
+}
+
+/// `format` of get / events / wait output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// JSON.
+    Json,
+    /// YAML.
+    Yaml,
+}
+
+/// apply / create / update / patch.
+#[derive(Clone, Debug)]
+pub struct ResourceOp {
+    /// Where the action body is.
+    pub location: Location,
+    /// The documents to send: the inline `resource`, or every document of every file
+    /// matched by `file`.
+    pub resources: Vec<Manifest>,
+    /// `file` as written (a path or glob relative to the scenario file).
+    pub file: Option<String>,
+    /// `template`.
+    pub template: Option<bool>,
+    /// `dryRun`.
+    pub dry_run: Option<bool>,
+    /// `bindings`.
+    pub bindings: Vec<Binding>,
+    /// `outputs`.
+    pub outputs: Vec<Output>,
+    /// `expect`.
+    pub expect: Vec<Expectation>,
+    /// `timeout`.
+    pub timeout: Option<Duration>,
+    /// `cluster`.
+    pub cluster: Option<String>,
+    /// `subresource` (kanon, patch only): `status`.
+    pub subresource: Option<String>,
+}
+
+/// assert / error (and the check part of consistently).
+#[derive(Clone, Debug)]
+pub struct CheckOp {
+    /// Where the action body is.
+    pub location: Location,
+    /// The assertion trees.
+    pub trees: Vec<Manifest>,
+    /// `file` as written.
+    pub file: Option<String>,
+    /// `template`.
+    pub template: Option<bool>,
+    /// `bindings`.
+    pub bindings: Vec<Binding>,
+    /// `timeout`.
+    pub timeout: Option<Duration>,
+    /// `cluster`.
+    pub cluster: Option<String>,
+    /// `mock` (kanon): assert on this mock's recorded requests instead of cluster objects.
+    pub mock: Option<String>,
+}
+
+/// consistently (kanon).
+#[derive(Clone, Debug)]
+pub struct ConsistentlyOp {
+    /// The trees and their options.
+    pub check: CheckOp,
+    /// How long every tree must keep holding.
+    pub duration: Duration,
+}
+
+/// The object a `delete` targets.
+#[derive(Clone, Debug)]
+pub enum DeleteTarget {
+    /// Objects described by documents (inline or files).
+    Resources(Vec<Manifest>),
+    /// `ref`.
+    Ref(ObjectReference),
+}
+
+/// `ref` of delete: kind plus name or labels.
+#[derive(Clone, Debug)]
+pub struct ObjectReference {
+    /// Where it is written.
+    pub location: Location,
+    /// `apiVersion`.
+    pub api_version: String,
+    /// `kind`.
+    pub kind: String,
+    /// `namespace`.
+    pub namespace: Option<String>,
+    /// `name`.
+    pub name: Option<String>,
+    /// `labels`: a label selector as a map.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// delete.
+#[derive(Clone, Debug)]
+pub struct DeleteOp {
+    /// Where the action body is.
+    pub location: Location,
+    /// What to delete.
+    pub target: DeleteTarget,
+    /// `file` as written.
+    pub file: Option<String>,
+    /// `template`.
+    pub template: Option<bool>,
+    /// `bindings`.
+    pub bindings: Vec<Binding>,
+    /// `expect`.
+    pub expect: Vec<Expectation>,
+    /// `timeout`.
+    pub timeout: Option<Duration>,
+    /// `deletionPropagationPolicy`.
+    pub propagation: Option<PropagationPolicy>,
+    /// `cluster`.
+    pub cluster: Option<String>,
+}
+
+/// Objects selected by kind (or resource name), namespace, name and label selector.
+#[derive(Clone, Debug, Default)]
+pub struct ObjectSelector {
+    /// `apiVersion`.
+    pub api_version: Option<String>,
+    /// `kind`.
+    pub kind: Option<String>,
+    /// `resource` (plural resource name, `kubectl` style), instead of apiVersion/kind.
+    pub resource: Option<String>,
+    /// `namespace` (`None`: the scenario's namespace).
+    pub namespace: Option<String>,
+    /// `name`.
+    pub name: Option<String>,
+    /// `selector`: a label selector (`app=x,tier!=db`).
+    pub selector: Option<String>,
+}
+
+/// What a `wait` waits for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WaitFor {
+    /// The objects are gone.
+    Deletion,
+    /// The objects exist.
+    Creation,
+    /// `condition {name, value}` (`value` defaults to `"true"`, compared case-insensitively).
+    Condition {
+        /// Condition type.
+        name: String,
+        /// Expected status.
+        value: Option<String>,
+    },
+    /// `jsonPath {path, value}` (kubectl JSONPath such as `{.status.phase}`).
+    JsonPath {
+        /// The path.
+        path: String,
+        /// The expected value (`None`: the path exists).
+        value: Option<String>,
+    },
+}
+
+/// wait.
+#[derive(Clone, Debug)]
+pub struct WaitOp {
+    /// Where the action body is.
+    pub location: Location,
+    /// The objects.
+    pub object: ObjectSelector,
+    /// The condition.
+    pub for_: WaitFor,
+    /// `format`.
+    pub format: Option<OutputFormat>,
+    /// `timeout`.
+    pub timeout: Option<Duration>,
+    /// `cluster`.
+    pub cluster: Option<String>,
+}
+
+/// sleep.
+#[derive(Clone, Debug)]
+pub struct SleepOp {
+    /// Where the action body is.
+    pub location: Location,
+    /// How long.
+    pub duration: Duration,
+}
+
+/// command.
+#[derive(Clone, Debug)]
+pub struct CommandOp {
+    /// Where the action body is.
+    pub location: Location,
+    /// `entrypoint`.
+    pub entrypoint: String,
+    /// `args` (templated with bindings).
+    pub args: Vec<String>,
+    /// `env`: extra environment variables (`{name, value}`).
+    pub env: Vec<Binding>,
+    /// `workDir` (default: the scenario's folder).
+    pub work_dir: Option<String>,
+    /// `check`: an assertion tree over `{$stdout, $stderr, $error}`.
+    pub check: Option<Node>,
+    /// `outputs`.
+    pub outputs: Vec<Output>,
+    /// `bindings`.
+    pub bindings: Vec<Binding>,
+    /// `timeout`.
+    pub timeout: Option<Duration>,
+    /// `skipLogOutput`.
+    pub skip_log_output: bool,
+    /// `cluster`.
+    pub cluster: Option<String>,
+}
+
+/// script.
+#[derive(Clone, Debug)]
+pub struct ScriptOp {
+    /// Where the action body is.
+    pub location: Location,
+    /// `content`, run with `sh -c`.
+    pub content: String,
+    /// `env`.
+    pub env: Vec<Binding>,
+    /// `workDir`.
+    pub work_dir: Option<String>,
+    /// `check`.
+    pub check: Option<Node>,
+    /// `outputs`.
+    pub outputs: Vec<Output>,
+    /// `bindings`.
+    pub bindings: Vec<Binding>,
+    /// `timeout`.
+    pub timeout: Option<Duration>,
+    /// `skipLogOutput`.
+    pub skip_log_output: bool,
+    /// `cluster`.
+    pub cluster: Option<String>,
+}
+
+/// get.
+#[derive(Clone, Debug)]
+pub struct GetOp {
+    /// Where the action body is.
+    pub location: Location,
+    /// The objects.
+    pub object: ObjectSelector,
+    /// `format`.
+    pub format: Option<OutputFormat>,
+    /// `timeout`.
+    pub timeout: Option<Duration>,
+    /// `cluster`.
+    pub cluster: Option<String>,
+}
+
+/// describe.
+#[derive(Clone, Debug)]
+pub struct DescribeOp {
+    /// Where the action body is.
+    pub location: Location,
+    /// The objects.
+    pub object: ObjectSelector,
+    /// `showEvents`.
+    pub show_events: Option<bool>,
+    /// `timeout`.
+    pub timeout: Option<Duration>,
+    /// `cluster`.
+    pub cluster: Option<String>,
+}
+
+/// events.
+#[derive(Clone, Debug)]
+pub struct EventsOp {
+    /// Where the action body is.
+    pub location: Location,
+    /// Namespace, name and selector of the events (kind fields unused).
+    pub object: ObjectSelector,
+    /// `format`.
+    pub format: Option<OutputFormat>,
+    /// `timeout`.
+    pub timeout: Option<Duration>,
+    /// `cluster`.
+    pub cluster: Option<String>,
+}
+
+/// podLogs.
+#[derive(Clone, Debug)]
+pub struct PodLogsOp {
+    /// Where the action body is.
+    pub location: Location,
+    /// Namespace, name and selector of the pods (kind fields unused).
+    pub object: ObjectSelector,
+    /// `container` (`None`: all containers).
+    pub container: Option<String>,
+    /// `tail`: last lines (`None`: 10 with a selector, all with a name).
+    pub tail: Option<i64>,
+    /// `timeout`.
+    pub timeout: Option<Duration>,
+    /// `cluster`.
+    pub cluster: Option<String>,
+}

@@ -20,9 +20,101 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run scenarios (with no paths: the suite file `kanon.yaml`).
+    Test(Box<TestArgs>),
+    /// Check one assertion file against the live cluster.
+    Assert(AssertArgs),
     /// Make, build or inspect throwaway clusters.
     #[command(subcommand)]
     Cluster(ClusterCommand),
+}
+
+#[derive(Debug, clap::Args)]
+struct TestArgs {
+    /// Scenario files or folders (default: the suite file's).
+    paths: Vec<PathBuf>,
+    /// The suite file (default: ./kanon.yaml when no paths are given).
+    #[arg(long)]
+    suite: Option<PathBuf>,
+    /// Run against this cluster instead of starting one.
+    #[arg(long, env = "KANON_KUBECONFIG")]
+    kubeconfig: Option<PathBuf>,
+    /// Context of --kubeconfig.
+    #[arg(long)]
+    context: Option<String>,
+    /// Provider: local (default without a kubeconfig), k3s, existing.
+    #[arg(long, value_enum)]
+    cluster: Option<ClusterKind>,
+    /// CRD files or folders to install first (repeatable; replaces the suite's).
+    #[arg(long)]
+    crds: Vec<PathBuf>,
+    /// Start this operator out-of-cluster with KUBECONFIG set (replaces the suite's).
+    #[arg(long)]
+    operator_cmd: Option<String>,
+    /// Do not start the suite's operator (it already runs in the cluster).
+    #[arg(long)]
+    no_operator: bool,
+    /// Write junit.xml, report.json, conformance.md/json and evidence here.
+    #[arg(long)]
+    report_dir: Option<PathBuf>,
+    /// Clause catalogue for the conformance report.
+    #[arg(long)]
+    catalogue: Option<PathBuf>,
+    /// `$values` files (repeatable).
+    #[arg(long = "values")]
+    values: Vec<PathBuf>,
+    /// `$values` overrides, `path.to.key=value` (repeatable).
+    #[arg(long = "set")]
+    set: Vec<String>,
+    /// Scenarios at once (default: the number of cores).
+    #[arg(long)]
+    parallel: Option<usize>,
+    /// Stop starting scenarios after the first failure.
+    #[arg(long)]
+    fail_fast: bool,
+    /// Extra attempts for a failed scenario (passing on a retry marks it flaky).
+    #[arg(long, default_value_t = 0)]
+    retries: usize,
+    /// Run each scenario this many times.
+    #[arg(long, default_value_t = 1)]
+    repeat: usize,
+    /// Only scenarios whose labels match this selector.
+    #[arg(long, short = 'l')]
+    selector: Option<String>,
+    /// Only scenarios whose name matches this regex.
+    #[arg(long)]
+    include: Option<String>,
+    /// Skip scenarios whose name matches this regex.
+    #[arg(long)]
+    exclude: Option<String>,
+    /// Failures and the summary only.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Keep what scenarios create.
+    #[arg(long)]
+    skip_delete: bool,
+    /// Run every scenario in this namespace instead of a fresh one each.
+    #[arg(long)]
+    namespace: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+struct AssertArgs {
+    /// YAML file of assertion trees (one per document).
+    #[arg(long, short = 'f')]
+    file: PathBuf,
+    /// Kubeconfig (default: KUBECONFIG, then ~/.kube/config).
+    #[arg(long)]
+    kubeconfig: Option<PathBuf>,
+    /// Its context.
+    #[arg(long)]
+    context: Option<String>,
+    /// Namespace for namespaced objects that name none.
+    #[arg(long, short = 'n', default_value = "default")]
+    namespace: String,
+    /// How long to wait for a match.
+    #[arg(long, default_value = "30s")]
+    timeout: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -53,6 +145,8 @@ enum ClusterCommand {
     },
 }
 
+mod commands;
+
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("KANON_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
@@ -67,6 +161,8 @@ async fn main() -> ExitCode {
     init_logging();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Test(args) => commands::test(*args).await,
+        Command::Assert(args) => commands::assert(args).await,
         Command::Cluster(cmd) => run_cluster(cmd).await,
     };
     match result {

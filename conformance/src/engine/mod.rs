@@ -9,6 +9,12 @@
 //! cleanup, timeouts, parallelism) builds on these and on [`crate::ops`].
 
 pub mod crds;
+pub mod eval;
+mod exec;
+pub mod lookup;
 pub mod namespace;
 pub mod operator;
+pub mod run;
+pub mod runner;
 pub mod schedule;
+pub mod suite;

@@ -66,6 +66,13 @@ pub async fn create(env: &OpEnv, name: &str, run_id: &str) -> Result<(), OpError
         "metadata": {"name": name, "labels": {CREATED_BY_LABEL: "kanon", "kanon.dev/run": run_id}}
     });
     crate::ops::apply::create(env, ns, Default::default()).await?;
+    // The namespace is removed by the scenario's last cleanup step, after its content.
+    env.forget_created(&crate::ops::ObjectRef {
+        api_version: "v1".into(),
+        kind: "Namespace".into(),
+        namespace: None,
+        name: name.to_string(),
+    });
     Ok(())
 }
 
@@ -79,6 +86,20 @@ pub async fn delete_namespace(env: &OpEnv, name: &str, timeout: Duration) -> Res
     };
     delete(env, &spec, timeout).await?;
     Ok(())
+}
+
+/// Asks for namespace `name` to be deleted without waiting for it to go.
+pub async fn request_namespace_deletion(env: &OpEnv, name: &str) -> Result<(), OpError> {
+    let api: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(env.client.clone());
+    match api.delete(name, &Default::default()).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        Err(source) => Err(OpError::Api {
+            action: "delete",
+            object: format!("v1/Namespace {name}"),
+            source,
+        }),
+    }
 }
 
 #[cfg(test)]

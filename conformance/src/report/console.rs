@@ -71,6 +71,11 @@ impl Console {
         }
     }
 
+    /// Prints `text` as it is (messages outside the operation / scenario lines).
+    pub fn line_raw(&self, text: &str) {
+        self.line(text);
+    }
+
     fn line(&self, text: &str) {
         if let Ok(mut out) = self.out.lock() {
             let _ = writeln!(out, "{text}");

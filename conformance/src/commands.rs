@@ -1,0 +1,199 @@
+//! `kanon test` and `kanon assert`: flags in, library calls, exit codes out
+//! (0 all passed, 1 something failed, 2 the input is wrong).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use kanon::assert::{self as trees, Tree};
+use kanon::engine::operator::split_command;
+use kanon::engine::run::{RunError, RunOptions, run};
+use kanon::engine::schedule::Policy;
+use kanon::engine::suite::{OperatorCommand, SUITE_FILE, Suite};
+use kanon::expr::Bindings;
+use kanon::k8s::{Resolver, WatchHub};
+use kanon::ops::{OpEnv, assert as assert_op};
+use kanon::scenario::parse_duration;
+
+use super::{AssertArgs, TestArgs};
+
+fn input_error(e: impl std::fmt::Display) -> anyhow::Result<ExitCode> {
+    eprintln!("{e}");
+    Ok(ExitCode::from(2))
+}
+
+pub async fn test(a: TestArgs) -> anyhow::Result<ExitCode> {
+    let suite_path = a.suite.clone().or_else(|| {
+        let p = PathBuf::from(SUITE_FILE);
+        (a.paths.is_empty() && p.is_file()).then_some(p)
+    });
+    let suite = match &suite_path {
+        Some(p) => match Suite::load(p) {
+            Ok(s) => Some(s),
+            Err(e) => return input_error(e),
+        },
+        None => None,
+    };
+    if a.paths.is_empty() && suite.is_none() {
+        return input_error(format!(
+            "kanon: no scenarios given and no {SUITE_FILE} here; pass scenario files or folders"
+        ));
+    }
+    let operator = if a.no_operator {
+        None
+    } else if let Some(cmd) = &a.operator_cmd {
+        match split_command(cmd) {
+            Ok(command) => Some(OperatorCommand {
+                command,
+                env: Vec::new(),
+            }),
+            Err(e) => return input_error(format!("--operator-cmd: {e}")),
+        }
+    } else {
+        suite.as_ref().and_then(|s| s.operator.clone())
+    };
+    let s = suite.as_ref();
+    let opts = RunOptions {
+        paths: if a.paths.is_empty() {
+            s.map(|s| s.scenarios.clone()).unwrap_or_default()
+        } else {
+            a.paths.clone()
+        },
+        cluster: a.cluster,
+        kubeconfig: a.kubeconfig.clone(),
+        context: a.context.clone(),
+        crds: if a.crds.is_empty() {
+            s.map(|s| s.crds.clone()).unwrap_or_default()
+        } else {
+            a.crds.clone()
+        },
+        operator,
+        report_dir: a
+            .report_dir
+            .clone()
+            .or_else(|| s.and_then(|s| s.report_dir.clone())),
+        catalogue: a
+            .catalogue
+            .clone()
+            .or_else(|| s.and_then(|s| s.catalogue.clone())),
+        values_files: s
+            .map(|s| s.values.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .chain(a.values.iter().cloned())
+            .collect(),
+        set: a.set.clone(),
+        policy: Policy {
+            parallel: a
+                .parallel
+                .or_else(|| s.and_then(|s| s.parallel))
+                .unwrap_or_else(|| Policy::default().parallel),
+            fail_fast: a.fail_fast,
+            retries: a.retries,
+            repeat: a.repeat.max(1),
+        },
+        selector: a.selector.clone(),
+        include: a.include.clone(),
+        exclude: a.exclude.clone(),
+        quiet: a.quiet,
+        timeouts: s.map(|s| s.timeouts).unwrap_or_default(),
+        skip_delete: a.skip_delete,
+        namespace: a.namespace.clone(),
+    };
+    let work = run(opts);
+    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let result = tokio::select! {
+        r = work => r,
+        _ = sigint.recv() => { eprintln!("kanon: interrupted; torn down"); return Ok(ExitCode::from(130)); }
+        _ = sigterm.recv() => { eprintln!("kanon: terminated; torn down"); return Ok(ExitCode::from(143)); }
+    };
+    match result {
+        Ok(report) if report.success() => Ok(ExitCode::SUCCESS),
+        Ok(_) => Ok(ExitCode::FAILURE),
+        Err(RunError::Input(errors)) => {
+            for e in errors {
+                eprintln!("{e}");
+            }
+            Ok(ExitCode::from(2))
+        }
+        Err(RunError::Setup(e)) => {
+            eprintln!("kanon: {e}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+pub async fn assert(a: AssertArgs) -> anyhow::Result<ExitCode> {
+    let timeout = match parse_duration(&a.timeout) {
+        Ok(t) => t,
+        Err(e) => return input_error(format!("--timeout: {e}")),
+    };
+    let docs = match kanon::scenario::load_documents(&a.file) {
+        Ok(d) => d,
+        Err(e) => return input_error(e),
+    };
+    let mut trees = Vec::new();
+    for d in &docs {
+        match Tree::from_node(d) {
+            Ok(t) => trees.push((d.to_json(), t)),
+            Err(errs) => {
+                for e in errs {
+                    eprintln!("{}: {e}", a.file.display());
+                }
+                return Ok(ExitCode::from(2));
+            }
+        }
+    }
+    let cluster =
+        kanon::cluster::ExistingCluster::connect(a.kubeconfig.as_deref(), a.context.as_deref())
+            .await?;
+    let client = cluster.client().await?;
+    let env = OpEnv {
+        resolver: Arc::new(Resolver::new(client.clone())),
+        hub: Arc::new(WatchHub::new(client.clone())),
+        client,
+        namespace: a.namespace.clone(),
+        kubeconfig: cluster.kubeconfig_path().to_path_buf(),
+        created: Default::default(),
+    };
+    let bindings =
+        Bindings::new().with("namespace", serde_json::Value::String(a.namespace.clone()));
+    let mut failed = false;
+    for (json, tree) in &trees {
+        let outcome = assert_op::assert(&env, json, timeout, |actual| {
+            trees::check(tree, actual, &bindings)
+        })
+        .await?;
+        match outcome {
+            Ok(m) => println!("PASS {} {}", json["kind"].as_str().unwrap_or(""), m.name),
+            Err(u) => {
+                failed = true;
+                match u.candidates.into_iter().min_by_key(|(_, m)| m.errors.len()) {
+                    None => println!(
+                        "FAIL {}: no {} found within {}",
+                        a.file.display(),
+                        json["kind"].as_str().unwrap_or("object"),
+                        kanon::scenario::format_duration(timeout)
+                    ),
+                    Some((name, m)) => {
+                        println!(
+                            "FAIL {}: {} {name} does not match",
+                            a.file.display(),
+                            json["kind"].as_str().unwrap_or("")
+                        );
+                        for e in &m.errors {
+                            println!("  {e}");
+                        }
+                        println!("{}", m.diff);
+                    }
+                }
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,125 @@
+//! Evaluating the model's templates: bindings, resources, outputs and checks.
+
+use serde_json::Value;
+
+use crate::assert::{self, Tree};
+use crate::expr::{self, Bindings};
+use crate::report::model::Failure;
+use crate::scenario::{Binding, Manifest, Node, NodeValue, Output};
+
+/// A failure with no diff.
+pub fn failure(message: impl Into<String>) -> Failure {
+    Failure {
+        message: message.into(),
+        ..Default::default()
+    }
+}
+
+/// Compiles a positioned node into an assertion tree (already validated at load time).
+pub fn tree(node: &Node) -> Result<Tree, Failure> {
+    Tree::from_node(node).map_err(|errs| {
+        failure(
+            errs.iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    })
+}
+
+/// The value of a template node: a top-level `(expr)` string is evaluated with `data`
+/// as `@`; anything else is rendered (its `(expr)` values evaluated with `@` = null).
+pub fn value_of(node: &Node, data: &Value, bindings: &Bindings) -> Result<Value, Failure> {
+    if let NodeValue::String(s) = &node.value
+        && let Some(inner) = s.strip_prefix('(').and_then(|s| s.strip_suffix(')'))
+    {
+        return expr::eval_str(inner, data, bindings)
+            .map_err(|e| failure(format!("({inner}): {e}")));
+    }
+    let t = tree(node)?;
+    assert::template(&t, bindings).map_err(|e| failure(e.to_string()))
+}
+
+/// Adds `bindings` to `scope` in order (each may use the ones before it).
+pub fn bind_all(list: &[Binding], scope: &Bindings) -> Result<Bindings, Failure> {
+    let mut out = scope.clone();
+    for b in list {
+        let v = value_of(&b.value, &Value::Null, &out)
+            .map_err(|f| failure(format!("{}: binding {}: {}", b.location, b.name, f.message)))?;
+        out = out.with(b.name.clone(), v);
+    }
+    Ok(out)
+}
+
+/// The resource a manifest describes, templated unless `template` is false.
+pub fn render(m: &Manifest, bindings: &Bindings, template: bool) -> Result<Value, Failure> {
+    if !template {
+        return Ok(m.to_json());
+    }
+    let t = tree(&m.node)?;
+    assert::template(&t, bindings)
+        .map_err(|e| failure(format!("{}: templating: {e}", m.location())))
+}
+
+/// Adds each output (`{name, value, match?}`) to `scope`, evaluated against `outcome`.
+pub fn bind_outputs(
+    outputs: &[Output],
+    outcome: &Value,
+    scope: &Bindings,
+) -> Result<Bindings, Failure> {
+    let mut out = scope.clone();
+    for o in outputs {
+        if let Some(m) = &o.match_
+            && assert::check(&tree(m)?, outcome, &out).is_err()
+        {
+            continue;
+        }
+        let v = value_of(&o.value, outcome, &out)
+            .map_err(|f| failure(format!("{}: output {}: {}", o.location, o.name, f.message)))?;
+        out = out.with(o.name.clone(), v);
+    }
+    Ok(out)
+}
+
+/// Checks `actual` against the tree in `node`, as a report failure on mismatch.
+pub fn check(node: &Node, actual: &Value, bindings: &Bindings) -> Result<Bindings, Failure> {
+    let t = tree(node)?;
+    match assert::check(&t, actual, bindings) {
+        Ok(outcome) => Ok(outcome.bind(bindings)),
+        Err(m) => Err(mismatch_failure("check failed", &m)),
+    }
+}
+
+/// A report failure from an assertion mismatch.
+pub fn mismatch_failure(message: &str, m: &assert::Mismatch) -> Failure {
+    Failure {
+        message: message.to_string(),
+        errors: m.errors.iter().map(|e| e.to_string()).collect(),
+        diff: m.diff.clone(),
+    }
+}
+
+/// Deep-merges `overlay` into `base` (maps merge, everything else replaces).
+pub fn merge(base: &mut Value, overlay: &Value) {
+    match (base, overlay) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                merge(b.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+        (b, o) => *b = o.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn values_merge_deeply() {
+        let mut base = json!({"a": {"b": 1, "c": 2}, "d": [1]});
+        merge(&mut base, &json!({"a": {"c": 3, "e": 4}, "d": [2, 3]}));
+        assert_eq!(base, json!({"a": {"b": 1, "c": 3, "e": 4}, "d": [2, 3]}));
+    }
+}

@@ -1,0 +1,826 @@
+//! Interpreting one operation of the model with [`crate::ops`]: templating, timeouts,
+//! `expect` / `check` / `outputs`, mock assertions, and the operation's report.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+use super::eval::{self, failure};
+use super::runner::{ScenarioCx, source};
+use crate::assert::{self, Tree};
+use crate::expr::Bindings;
+use crate::k8s::selector::LabelSelector;
+use crate::mocks::recorder::Recorder;
+use crate::ops::apply::{self, ApplyMode, WriteOptions};
+use crate::ops::command::{self, ProcessSpec};
+use crate::ops::delete::{self as delete_op, DeleteSpec};
+use crate::ops::diagnostics::{self, Lookup};
+use crate::ops::jsonpath::JsonPath;
+use crate::ops::wait::{self as wait_op, WaitSpec};
+use crate::ops::{ObjectRef, OpError, assert as assert_op, patch as patch_op};
+use crate::report::model::{Failure, OperationReport, Status, now_rfc3339};
+use crate::scenario::{
+    CheckOp, CommandOp, DeleteTarget, Expectation, Flavor, ObjectSelector, Operation,
+    PropagationPolicy, ResourceOp, ScriptOp, Step, StepOperation, WaitFor,
+};
+
+/// An operation's report and, when it bound something (`outputs`, `->name`), the scope
+/// that follows it.
+pub(crate) struct OpOutcome {
+    pub report: OperationReport,
+    pub bindings: Option<Bindings>,
+}
+
+/// The model's propagation policy in kube's terms.
+pub fn propagation(p: PropagationPolicy) -> kube::api::PropagationPolicy {
+    match p {
+        PropagationPolicy::Orphan => kube::api::PropagationPolicy::Orphan,
+        PropagationPolicy::Background => kube::api::PropagationPolicy::Background,
+        PropagationPolicy::Foreground => kube::api::PropagationPolicy::Foreground,
+    }
+}
+
+struct Done {
+    object: Option<String>,
+    bindings: Option<Bindings>,
+    output: String,
+}
+
+impl Done {
+    fn object(o: Option<String>) -> Self {
+        Self {
+            object: o,
+            bindings: None,
+            output: String::new(),
+        }
+    }
+}
+
+/// Runs `op` of `step` in `block` with `scope`; `deadline` (the scenario's) caps its
+/// timeout in `try` blocks.
+pub(crate) async fn run_operation(
+    cx: &ScenarioCx<'_>,
+    step: &Step,
+    op: &StepOperation,
+    block: &str,
+    scope: &Bindings,
+    deadline: Option<Instant>,
+) -> OpOutcome {
+    let started = now_rfc3339();
+    let t0 = Instant::now();
+    let mut timeout = cx.timeout(op, step, block);
+    let mut capped = false;
+    if let Some(d) = deadline {
+        let left = d.saturating_duration_since(Instant::now());
+        if left < timeout {
+            timeout = left;
+            capped = true;
+        }
+    }
+    let scope = cx.refresh_mocks(scope);
+    let result = if capped && timeout.is_zero() {
+        Err((None, failure("the scenario's timeout has passed")))
+    } else {
+        dispatch(cx, step, &op.operation, &scope, timeout).await
+    };
+    let (status, object, failure, output, bindings) = match result {
+        Ok(d) => (Status::Passed, d.object, None, d.output, d.bindings),
+        Err((object, mut f)) => {
+            if capped {
+                f.message = format!("{} (scenario timeout)", f.message);
+            }
+            (Status::Failed, object, Some(f), String::new(), None)
+        }
+    };
+    OpOutcome {
+        report: OperationReport {
+            operation: op.operation.name().to_string(),
+            block: block.to_string(),
+            location: source(op.operation.location()),
+            object,
+            status,
+            started,
+            duration: t0.elapsed(),
+            failure,
+            output,
+        },
+        bindings,
+    }
+}
+
+type OpResult = Result<Done, (Option<String>, Failure)>;
+
+async fn dispatch(
+    cx: &ScenarioCx<'_>,
+    step: &Step,
+    op: &Operation,
+    scope: &Bindings,
+    timeout: Duration,
+) -> OpResult {
+    match op {
+        Operation::Apply(r) => resource_op(cx, step, "apply", r, scope, timeout).await,
+        Operation::Create(r) => resource_op(cx, step, "create", r, scope, timeout).await,
+        Operation::Update(r) => resource_op(cx, step, "update", r, scope, timeout).await,
+        Operation::Patch(r) => resource_op(cx, step, "patch", r, scope, timeout).await,
+        Operation::Assert(c) => check_op(cx, c, scope, timeout, CheckKind::Assert).await,
+        Operation::Error(c) => check_op(cx, c, scope, timeout, CheckKind::Error).await,
+        Operation::Consistently(c) => {
+            check_op(
+                cx,
+                &c.check,
+                scope,
+                timeout,
+                CheckKind::Consistently(c.duration),
+            )
+            .await
+        }
+        Operation::Delete(d) => delete(cx, step, d, scope, timeout).await,
+        Operation::Wait(w) => wait(cx, w, timeout).await,
+        Operation::Sleep(s) => {
+            if s.duration > timeout {
+                tokio::time::sleep(timeout).await;
+                return Err((None, failure(format!("sleep {:?} cut short", s.duration))));
+            }
+            tokio::time::sleep(s.duration).await;
+            Ok(Done::object(None))
+        }
+        Operation::Command(c) => command(cx, c, scope, timeout).await,
+        Operation::Script(s) => script(cx, s, scope, timeout).await,
+        Operation::Get(g) => diag(cx, &g.object, timeout, DiagKind::Get).await,
+        Operation::Describe(d) => diag(cx, &d.object, timeout, DiagKind::Describe).await,
+        Operation::Events(e) => diag(cx, &e.object, timeout, DiagKind::Events).await,
+        Operation::PodLogs(p) => {
+            let text = tokio::time::timeout(
+                timeout,
+                diagnostics::pod_logs(
+                    &cx.env,
+                    p.object.name.as_deref(),
+                    p.object.selector.as_deref(),
+                    p.container.as_deref(),
+                    p.tail
+                        .unwrap_or(if p.object.name.is_some() { 1000 } else { 10 }),
+                ),
+            )
+            .await;
+            match text {
+                Ok(Ok(t)) => Ok(Done {
+                    object: p.object.name.clone(),
+                    bindings: None,
+                    output: t,
+                }),
+                Ok(Err(e)) => Err((None, failure(e.to_string()))),
+                Err(_) => Err((None, failure(format!("podLogs: not within {timeout:?}")))),
+            }
+        }
+    }
+}
+
+fn describe(v: &Value) -> Option<String> {
+    let (av, kind, name, ns) = crate::ops::identity(v).ok()?;
+    Some(match (ns, name) {
+        (Some(ns), Some(n)) => format!("{av}/{kind} {ns}/{n}"),
+        (None, Some(n)) => format!("{av}/{kind} {n}"),
+        _ => format!("{av}/{kind}"),
+    })
+}
+
+fn template_on(cx: &ScenarioCx<'_>, step: &Step, op: Option<bool>) -> bool {
+    op.or(step.template)
+        .or(cx.scenario.template)
+        .unwrap_or(true)
+}
+
+/// Applies `expect` to an outcome: with no expectations an error fails the operation;
+/// with expectations, the applicable checks decide (so an expected rejection passes).
+fn expectations(
+    expect: &[Expectation],
+    outcome: &Value,
+    error: Option<&str>,
+    scope: &Bindings,
+) -> Result<(), Failure> {
+    if expect.is_empty() {
+        return match error {
+            Some(e) => Err(failure(e.to_string())),
+            None => Ok(()),
+        };
+    }
+    let b = scope.with(
+        "error",
+        error
+            .map(|e| Value::String(e.to_string()))
+            .unwrap_or(Value::Null),
+    );
+    let mut applied = false;
+    for e in expect {
+        if let Some(m) = &e.match_
+            && eval::check(m, outcome, &b).is_err()
+        {
+            continue;
+        }
+        applied = true;
+        eval::check(&e.check, outcome, &b).map_err(|mut f| {
+            f.message = format!(
+                "{}: expectation failed{}",
+                e.location,
+                error
+                    .map(|e| format!(" (operation error: {e})"))
+                    .unwrap_or_default()
+            );
+            f
+        })?;
+    }
+    match (applied, error) {
+        (false, Some(e)) => Err(failure(e.to_string())),
+        _ => Ok(()),
+    }
+}
+
+fn op_error_text(e: &OpError) -> String {
+    match e {
+        OpError::Api {
+            source: kube::Error::Api(status),
+            ..
+        } => status.message.clone(),
+        other => other.to_string(),
+    }
+}
+
+async fn resource_op(
+    cx: &ScenarioCx<'_>,
+    step: &Step,
+    action: &str,
+    r: &ResourceOp,
+    scope: &Bindings,
+    timeout: Duration,
+) -> OpResult {
+    let b = eval::bind_all(&r.bindings, scope).map_err(|f| (None, f))?;
+    let template = template_on(cx, step, r.template);
+    let opts = WriteOptions {
+        mode: if cx.flavor() == Flavor::Chainsaw {
+            ApplyMode::Merge
+        } else {
+            ApplyMode::ServerSide
+        },
+        dry_run: r.dry_run.unwrap_or(false),
+    };
+    let mut b_out = b.clone();
+    let mut objects = Vec::new();
+    for m in &r.resources {
+        let obj = eval::render(m, &b, template).map_err(|f| (None, f))?;
+        let object = describe(&obj);
+        objects.extend(object.clone());
+        let call = async {
+            match action {
+                "apply" => apply::apply(&cx.env, obj.clone(), opts).await,
+                "create" => apply::create(&cx.env, obj.clone(), opts).await,
+                "update" => apply::update(&cx.env, obj.clone(), opts).await,
+                _ => {
+                    patch_op::patch(&cx.env, obj.clone(), r.subresource.as_deref(), opts.dry_run)
+                        .await
+                }
+            }
+        };
+        let result = match tokio::time::timeout(timeout, call).await {
+            Ok(r) => r,
+            Err(_) => Err(OpError::Timeout {
+                what: format!("{action} {}", object.clone().unwrap_or_default()),
+                timeout,
+                last: None,
+            }),
+        };
+        let (outcome, error) = match result {
+            Ok(stored) => (stored, None),
+            Err(e) => (obj.clone(), Some(op_error_text(&e))),
+        };
+        expectations(&r.expect, &outcome, error.as_deref(), &b).map_err(|f| (object.clone(), f))?;
+        if error.is_none() {
+            b_out = eval::bind_outputs(&r.outputs, &outcome, &b_out)
+                .map_err(|f| (object.clone(), f))?;
+        }
+    }
+    Ok(Done {
+        object: (!objects.is_empty()).then(|| objects.join(", ")),
+        bindings: (!r.outputs.is_empty()).then_some(b_out),
+        output: String::new(),
+    })
+}
+
+#[derive(Clone, Copy)]
+enum CheckKind {
+    Assert,
+    Error,
+    Consistently(Duration),
+}
+
+/// The tree's identity fields, evaluated when they are expressions, for picking
+/// candidates: `{apiVersion, kind, metadata: {name?, namespace?}}`.
+fn selection(tree_json: &Value, b: &Bindings) -> Result<Value, Failure> {
+    let eval_field = |v: Option<&Value>| -> Result<Option<Value>, Failure> {
+        match v {
+            Some(Value::String(s)) if s.starts_with('(') && s.ends_with(')') => {
+                let inner = &s[1..s.len() - 1];
+                crate::expr::eval_str(inner, &Value::Null, b)
+                    .map(Some)
+                    .map_err(|e| failure(format!("({inner}): {e}")))
+            }
+            Some(v) => Ok(Some(v.clone())),
+            None => Ok(None),
+        }
+    };
+    let mut sel = json!({
+        "apiVersion": eval_field(tree_json.get("apiVersion"))?,
+        "kind": eval_field(tree_json.get("kind"))?,
+        "metadata": {},
+    });
+    for f in ["name", "namespace"] {
+        if let Some(v) = eval_field(tree_json.pointer(&format!("/metadata/{f}")))?
+            && v.is_string()
+        {
+            sel["metadata"][f] = v;
+        }
+    }
+    Ok(sel)
+}
+
+fn closest_failure(
+    kind: &str,
+    what: &str,
+    candidates: Vec<(String, assert::Mismatch)>,
+    timeout: Duration,
+) -> Failure {
+    match candidates.into_iter().min_by_key(|(_, m)| m.errors.len()) {
+        None => failure(format!("no {kind} {what} found within {timeout:?}")),
+        Some((name, m)) => Failure {
+            message: format!("{kind} {name} does not match within {timeout:?}"),
+            errors: m.errors.iter().map(|e| e.to_string()).collect(),
+            diff: m.diff,
+        },
+    }
+}
+
+async fn check_op(
+    cx: &ScenarioCx<'_>,
+    c: &CheckOp,
+    scope: &Bindings,
+    timeout: Duration,
+    kind: CheckKind,
+) -> OpResult {
+    let mut b = eval::bind_all(&c.bindings, scope).map_err(|f| (None, f))?;
+    let mut objects = Vec::new();
+    for m in &c.trees {
+        let t = eval::tree(&m.node).map_err(|f| (None, f))?;
+        if let Some(mock) = &c.mock {
+            let rec = cx
+                .mocks
+                .recorder(mock)
+                .map_err(|e| (None, failure(format!("{}: {e}", c.location))))?
+                .clone();
+            objects.push(format!("mock {mock}"));
+            b = mock_check(&rec, &t, &b, timeout, kind)
+                .await
+                .map_err(|f| (Some(format!("mock {mock}")), f))?;
+            continue;
+        }
+        let sel = selection(&m.to_json(), &b).map_err(|f| (None, f))?;
+        let object = describe(&sel);
+        objects.extend(object.clone());
+        let kind_name = sel["kind"].as_str().unwrap_or("object").to_string();
+        let what = sel
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("matching the tree")
+            .to_string();
+        let check = |actual: &Value| assert::check(&t, actual, &b);
+        let err = |e: OpError| (object.clone(), failure(e.to_string()));
+        match kind {
+            CheckKind::Assert => {
+                let r = assert_op::assert(&cx.env, &sel, timeout, check)
+                    .await
+                    .map_err(err)?;
+                match r {
+                    Ok(matched) => {
+                        note(cx, &sel, &matched.name);
+                        b = matched.value.bind(&b);
+                    }
+                    Err(unmatched) => {
+                        if let Some((n, _)) = unmatched.candidates.first() {
+                            note(cx, &sel, n);
+                        }
+                        return Err((
+                            object,
+                            closest_failure(&kind_name, &what, unmatched.candidates, timeout),
+                        ));
+                    }
+                }
+            }
+            CheckKind::Error => {
+                let r = assert_op::error(&cx.env, &sel, timeout, check)
+                    .await
+                    .map_err(err)?;
+                if let Err(matched) = r {
+                    note(cx, &sel, &matched.name);
+                    return Err((
+                        object,
+                        failure(format!(
+                            "{kind_name} {} still matches the error tree after {timeout:?}",
+                            matched.name
+                        )),
+                    ));
+                }
+            }
+            CheckKind::Consistently(duration) => {
+                let r = assert_op::consistently(&cx.env, &sel, duration, timeout, check)
+                    .await
+                    .map_err(err)?;
+                if let Err(unmatched) = r {
+                    let mut f = closest_failure(&kind_name, &what, unmatched.candidates, duration);
+                    f.message = format!("stopped holding before {duration:?}: {}", f.message);
+                    return Err((object, f));
+                }
+            }
+        }
+    }
+    Ok(Done {
+        object: (!objects.is_empty()).then(|| objects.join(", ")),
+        bindings: Some(b),
+        output: String::new(),
+    })
+}
+
+fn note(cx: &ScenarioCx<'_>, sel: &Value, name: &str) {
+    if let Ok((api_version, kind, _, ns)) = crate::ops::identity(sel) {
+        cx.note_asserted(ObjectRef {
+            api_version,
+            kind,
+            namespace: ns.or_else(|| Some(cx.env.namespace.clone())),
+            name: name.to_string(),
+        });
+    }
+}
+
+/// Assertions on a mock's records, re-evaluated on every new record.
+async fn mock_check(
+    rec: &Arc<Recorder>,
+    t: &Tree,
+    b: &Bindings,
+    timeout: Duration,
+    kind: CheckKind,
+) -> Result<Bindings, Failure> {
+    let mut ticks = rec.subscribe();
+    let start = Instant::now();
+    let (window, hold) = match kind {
+        CheckKind::Consistently(d) => (d, true),
+        _ => (timeout, false),
+    };
+    let until = start + window;
+    loop {
+        ticks.borrow_and_update();
+        let records = rec.records();
+        let found = assert::find_match(t, &records, b);
+        match (kind, found) {
+            (CheckKind::Assert, Ok((_, outcome))) => return Ok(outcome.bind(b)),
+            (CheckKind::Error, Err(_)) => return Ok(b.clone()),
+            (CheckKind::Consistently(_), Err(no)) => {
+                let mut f = failure(format!("stopped holding after {:?}: {no}", start.elapsed()));
+                if let Some((_, m)) = no.closest {
+                    f.errors = m.errors.iter().map(|e| e.to_string()).collect();
+                    f.diff = m.diff;
+                }
+                return Err(f);
+            }
+            (_, found) => {
+                let timed_out = tokio::select! {
+                    changed = ticks.changed() => changed.is_err(),
+                    _ = tokio::time::sleep_until(until) => true,
+                };
+                if timed_out {
+                    if hold {
+                        return Ok(b.clone());
+                    }
+                    return Err(match (kind, found) {
+                        (CheckKind::Error, Ok((i, _))) => failure(format!(
+                            "record {i} still matches the error tree after {timeout:?}"
+                        )),
+                        (_, Err(no)) => {
+                            let mut f = failure(format!(
+                                "no record matched within {timeout:?} ({} recorded)",
+                                records.len()
+                            ));
+                            if let Some((_, m)) = no.closest {
+                                f.errors = m.errors.iter().map(|e| e.to_string()).collect();
+                                f.diff = m.diff;
+                            }
+                            f
+                        }
+                        _ => failure("mock assertion failed"),
+                    });
+                }
+            }
+        }
+    }
+}
+
+async fn delete(
+    cx: &ScenarioCx<'_>,
+    step: &Step,
+    d: &crate::scenario::DeleteOp,
+    scope: &Bindings,
+    timeout: Duration,
+) -> OpResult {
+    let b = eval::bind_all(&d.bindings, scope).map_err(|f| (None, f))?;
+    let propagation = d
+        .propagation
+        .or(step.deletion_propagation_policy)
+        .or(cx.scenario.deletion_propagation_policy)
+        .map(propagation);
+    let specs: Vec<DeleteSpec> = match &d.target {
+        DeleteTarget::Ref(r) => {
+            let selector = (!r.labels.is_empty()).then(|| {
+                r.labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            });
+            vec![DeleteSpec {
+                api_version: r.api_version.clone(),
+                kind: r.kind.clone(),
+                name: r.name.clone(),
+                selector,
+                namespace: r.namespace.clone(),
+                propagation: propagation.clone(),
+            }]
+        }
+        DeleteTarget::Resources(ms) => {
+            let template = template_on(cx, step, d.template);
+            let mut out = Vec::new();
+            for m in ms {
+                let obj = eval::render(m, &b, template).map_err(|f| (None, f))?;
+                let (api_version, kind, name, namespace) =
+                    crate::ops::identity(&obj).map_err(|e| (None, failure(e.to_string())))?;
+                out.push(DeleteSpec {
+                    api_version,
+                    kind,
+                    name,
+                    selector: None,
+                    namespace,
+                    propagation: propagation.clone(),
+                });
+            }
+            out
+        }
+    };
+    let mut objects = Vec::new();
+    for spec in &specs {
+        let object = Some(format!(
+            "{}/{} {}",
+            spec.api_version,
+            spec.kind,
+            spec.name
+                .as_deref()
+                .or(spec.selector.as_deref())
+                .unwrap_or("")
+        ));
+        objects.extend(object.clone());
+        let result = delete_op::delete(&cx.env, spec, timeout).await;
+        let error = result.err().map(|e| op_error_text(&e));
+        let outcome = json!({"apiVersion": spec.api_version, "kind": spec.kind,
+            "metadata": {"name": spec.name, "namespace": spec.namespace}});
+        expectations(&d.expect, &outcome, error.as_deref(), &b).map_err(|f| (object, f))?;
+    }
+    Ok(Done::object(Some(objects.join(", "))))
+}
+
+fn require_kind(o: &ObjectSelector) -> Result<(String, String), Failure> {
+    match (&o.api_version, &o.kind) {
+        (Some(a), Some(k)) => Ok((a.clone(), k.clone())),
+        _ => Err(failure(match &o.resource {
+            Some(r) => format!("resource {r:?}: name the kind with apiVersion and kind"),
+            None => "apiVersion and kind are required".to_string(),
+        })),
+    }
+}
+
+async fn wait(cx: &ScenarioCx<'_>, w: &crate::scenario::WaitOp, timeout: Duration) -> OpResult {
+    let (api_version, kind) = require_kind(&w.object).map_err(|f| (None, f))?;
+    let selector = LabelSelector::parse(w.object.selector.as_deref().unwrap_or(""))
+        .map_err(|e| (None, failure(e.to_string())))?;
+    let for_ = match &w.for_ {
+        WaitFor::Deletion => wait_op::WaitFor::Deletion,
+        WaitFor::Creation => wait_op::WaitFor::Creation,
+        WaitFor::Condition { name, value } => wait_op::WaitFor::Condition {
+            name: name.clone(),
+            value: value.clone(),
+        },
+        WaitFor::JsonPath { path, value } => wait_op::WaitFor::JsonPath {
+            path: JsonPath::parse(path).map_err(|e| (None, failure(e.to_string())))?,
+            value: value.clone(),
+        },
+    };
+    let spec = WaitSpec {
+        api_version: api_version.clone(),
+        kind: kind.clone(),
+        name: w.object.name.clone(),
+        selector,
+        namespace: w.object.namespace.clone(),
+        for_,
+    };
+    let object = Some(format!(
+        "{api_version}/{kind} {}",
+        w.object
+            .name
+            .as_deref()
+            .or(w.object.selector.as_deref())
+            .unwrap_or("(all)")
+    ));
+    wait_op::wait(&cx.env, &spec, timeout)
+        .await
+        .map(|_| Done::object(object.clone()))
+        .map_err(|e| (object, failure(e.to_string())))
+}
+
+fn env_vars(
+    list: &[crate::scenario::Binding],
+    b: &Bindings,
+) -> Result<Vec<(String, String)>, Failure> {
+    list.iter()
+        .map(|e| {
+            let v = eval::value_of(&e.value, &Value::Null, b)?;
+            Ok((
+                e.name.clone(),
+                match v {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                },
+            ))
+        })
+        .collect()
+}
+
+fn text_arg(s: &str, b: &Bindings) -> Result<String, Failure> {
+    if s.starts_with('(') && s.ends_with(')') {
+        let v = crate::expr::eval_str(&s[1..s.len() - 1], &Value::Null, b)
+            .map_err(|e| failure(format!("{s}: {e}")))?;
+        Ok(match v {
+            Value::String(s) => s,
+            other => other.to_string(),
+        })
+    } else {
+        Ok(s.to_string())
+    }
+}
+
+async fn process(
+    cx: &ScenarioCx<'_>,
+    mut spec: ProcessSpec,
+    work_dir: Option<&str>,
+    check: Option<&crate::scenario::Node>,
+    outputs: &[crate::scenario::Output],
+    skip_log_output: bool,
+    b: &Bindings,
+) -> OpResult {
+    spec.work_dir = Some(match work_dir {
+        Some(d) => cx.dir().join(d),
+        None => cx.dir(),
+    });
+    let out = command::run(&cx.env, &spec)
+        .await
+        .map_err(|e| (None, failure(e.to_string())))?;
+    let log = if skip_log_output {
+        String::new()
+    } else {
+        format!("$ {}\n{}{}", spec.args.join(" "), out.stdout, out.stderr)
+    };
+    let b = b
+        .with("stdout", Value::String(out.stdout.clone()))
+        .with("stderr", Value::String(out.stderr.clone()))
+        .with(
+            "error",
+            out.error.clone().map(Value::String).unwrap_or(Value::Null),
+        );
+    match check {
+        Some(node) => {
+            eval::check(node, &out.bindings(), &b).map_err(|mut f| {
+                f.message = format!(
+                    "check failed ({}); stdout: {:?}; stderr: {:?}",
+                    out.error.as_deref().unwrap_or("exit 0"),
+                    out.stdout.trim(),
+                    out.stderr.trim()
+                );
+                (None, f)
+            })?;
+        }
+        None => {
+            if let Some(e) = &out.error {
+                return Err((None, failure(format!("{e}; stderr: {}", out.stderr.trim()))));
+            }
+        }
+    }
+    let bound = eval::bind_outputs(outputs, &out.bindings(), &b).map_err(|f| (None, f))?;
+    Ok(Done {
+        object: None,
+        bindings: (!outputs.is_empty()).then_some(bound),
+        output: log,
+    })
+}
+
+async fn command(
+    cx: &ScenarioCx<'_>,
+    c: &CommandOp,
+    scope: &Bindings,
+    timeout: Duration,
+) -> OpResult {
+    let b = eval::bind_all(&c.bindings, scope).map_err(|f| (None, f))?;
+    let args = c
+        .args
+        .iter()
+        .map(|a| text_arg(a, &b))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|f| (None, f))?;
+    let spec = ProcessSpec {
+        program: c.entrypoint.clone(),
+        args,
+        env: env_vars(&c.env, &b).map_err(|f| (None, f))?,
+        work_dir: None,
+        timeout,
+    };
+    process(
+        cx,
+        spec,
+        c.work_dir.as_deref(),
+        c.check.as_ref(),
+        &c.outputs,
+        c.skip_log_output,
+        &b,
+    )
+    .await
+}
+
+async fn script(
+    cx: &ScenarioCx<'_>,
+    s: &ScriptOp,
+    scope: &Bindings,
+    timeout: Duration,
+) -> OpResult {
+    let b = eval::bind_all(&s.bindings, scope).map_err(|f| (None, f))?;
+    let mut spec = ProcessSpec::script(&s.content, timeout);
+    spec.env = env_vars(&s.env, &b).map_err(|f| (None, f))?;
+    process(
+        cx,
+        spec,
+        s.work_dir.as_deref(),
+        s.check.as_ref(),
+        &s.outputs,
+        s.skip_log_output,
+        &b,
+    )
+    .await
+}
+
+enum DiagKind {
+    Get,
+    Describe,
+    Events,
+}
+
+async fn diag(
+    cx: &ScenarioCx<'_>,
+    o: &ObjectSelector,
+    timeout: Duration,
+    kind: DiagKind,
+) -> OpResult {
+    let call = async {
+        match kind {
+            DiagKind::Events => diagnostics::events(&cx.env, o.namespace.as_deref())
+                .await
+                .map_err(|e| failure(e.to_string())),
+            DiagKind::Get | DiagKind::Describe => {
+                let (api_version, kind_name) = require_kind(o)?;
+                let l = Lookup {
+                    api_version,
+                    kind: kind_name,
+                    name: o.name.clone(),
+                    selector: o.selector.clone(),
+                    namespace: o.namespace.clone(),
+                };
+                let r = if matches!(kind, DiagKind::Get) {
+                    diagnostics::get(&cx.env, &l).await
+                } else {
+                    diagnostics::describe(&cx.env, &l).await
+                };
+                r.map_err(|e| failure(e.to_string()))
+            }
+        }
+    };
+    match tokio::time::timeout(timeout, call).await {
+        Ok(Ok(text)) => Ok(Done {
+            object: o.name.clone(),
+            bindings: None,
+            output: text,
+        }),
+        Ok(Err(f)) => Err((None, f)),
+        Err(_) => Err((None, failure(format!("not within {timeout:?}")))),
+    }
+}

@@ -1,0 +1,325 @@
+//! A whole run, as `kanon test` does it: load and filter scenarios (a positioned error
+//! before anything touches a cluster), make or find the cluster, install CRDs, start the
+//! operator, run the scenarios under the scheduling policy, write the reports, tear
+//! down what kanon made.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::Value;
+
+use super::lookup::KubeLookup;
+use super::operator::OperatorProcess;
+use super::runner::{RunContext, run_scenario};
+use super::schedule::{Job, Policy, run_all};
+use super::suite::OperatorCommand;
+use crate::cluster::{Cluster, ClusterKind, LocalOptions};
+use crate::k8s::selector::LabelSelector;
+use crate::k8s::{Resolver, WatchHub};
+use crate::ops::OpEnv;
+use crate::report::ReportDir;
+use crate::report::conformance::Catalogue;
+use crate::report::console::{Console, Verbosity};
+use crate::report::model::{RunReport, now_rfc3339, summary_line};
+use crate::scenario::{ParseError, Scenario, Timeouts};
+
+/// Everything `kanon test` can be told.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Scenario files and folders.
+    pub paths: Vec<PathBuf>,
+    /// Provider (default: existing with a kubeconfig, else local).
+    pub cluster: Option<ClusterKind>,
+    /// Kubeconfig of an existing cluster.
+    pub kubeconfig: Option<PathBuf>,
+    /// Its context.
+    pub context: Option<String>,
+    /// CRD files and folders to install first.
+    pub crds: Vec<PathBuf>,
+    /// The operator to start out-of-cluster.
+    pub operator: Option<OperatorCommand>,
+    /// Where reports go.
+    pub report_dir: Option<PathBuf>,
+    /// The clause catalogue for the conformance report.
+    pub catalogue: Option<PathBuf>,
+    /// `$values` files.
+    pub values_files: Vec<PathBuf>,
+    /// `--set path=value` overrides.
+    pub set: Vec<String>,
+    /// Scheduling.
+    pub policy: Policy,
+    /// Only scenarios whose labels match this selector.
+    pub selector: Option<String>,
+    /// Only scenarios whose name matches.
+    pub include: Option<String>,
+    /// Not scenarios whose name matches.
+    pub exclude: Option<String>,
+    /// Failures and the summary only.
+    pub quiet: bool,
+    /// Run-level timeouts.
+    pub timeouts: Timeouts,
+    /// Keep what scenarios create.
+    pub skip_delete: bool,
+    /// Run every scenario in this namespace.
+    pub namespace: Option<String>,
+}
+
+/// Why a run could not start or finish.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Scenario or input files are wrong (exit code 2).
+    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+    Input(Vec<ParseError>),
+    /// Anything else (exit code 1).
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// Reads `--values` files and applies `--set` overrides into one `$values` object.
+pub fn load_values(files: &[PathBuf], set: &[String]) -> Result<Value, RunError> {
+    let mut values = Value::Object(Default::default());
+    for f in files {
+        let text = std::fs::read_to_string(f).map_err(|e| {
+            RunError::Input(vec![ParseError::file(
+                f,
+                format!("cannot read values: {e}"),
+            )])
+        })?;
+        let v: Value = serde_saphyr::from_str(&text)
+            .map_err(|e| RunError::Input(vec![ParseError::from_saphyr(f, &e)]))?;
+        super::eval::merge(&mut values, &v);
+    }
+    for s in set {
+        let (path, raw) = s.split_once('=').ok_or_else(|| {
+            RunError::Input(vec![ParseError::file(
+                Path::new("--set"),
+                format!("{s:?}: expected path=value"),
+            )])
+        })?;
+        let leaf: Value = serde_saphyr::from_str(raw).unwrap_or(Value::String(raw.to_string()));
+        let mut overlay = leaf;
+        for key in path.rsplit('.') {
+            let mut m = serde_json::Map::new();
+            m.insert(key.to_string(), overlay);
+            overlay = Value::Object(m);
+        }
+        super::eval::merge(&mut values, &overlay);
+    }
+    Ok(values)
+}
+
+/// Loads every scenario of `paths` (all errors, positioned) and applies the filters.
+pub fn load_scenarios(opts: &RunOptions) -> Result<Vec<Arc<Scenario>>, RunError> {
+    let mut all = Vec::new();
+    let mut errors = Vec::new();
+    for p in &opts.paths {
+        if !p.exists() {
+            errors.push(ParseError::file(p, "no such file or folder"));
+            continue;
+        }
+        match crate::scenario::load(p) {
+            Ok(s) => all.extend(s),
+            Err(e) => errors.extend(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(RunError::Input(errors));
+    }
+    let bad = |what: &str, e: String| RunError::Input(vec![ParseError::file(Path::new(what), e)]);
+    let selector = LabelSelector::parse(opts.selector.as_deref().unwrap_or(""))
+        .map_err(|e| bad("--selector", e.to_string()))?;
+    let include = opts
+        .include
+        .as_deref()
+        .map(regex::Regex::new)
+        .transpose()
+        .map_err(|e| bad("--include", e.to_string()))?;
+    let exclude = opts
+        .exclude
+        .as_deref()
+        .map(regex::Regex::new)
+        .transpose()
+        .map_err(|e| bad("--exclude", e.to_string()))?;
+    Ok(all
+        .into_iter()
+        .filter(|s| selector.matches(&s.labels))
+        .filter(|s| include.as_ref().is_none_or(|r| r.is_match(&s.name)))
+        .filter(|s| exclude.as_ref().is_none_or(|r| !r.is_match(&s.name)))
+        .map(Arc::new)
+        .collect())
+}
+
+/// The jobs of a run: one per scenario, or one per row of a table-driven scenario.
+pub fn jobs(scenarios: &[Arc<Scenario>]) -> Vec<Job<(Arc<Scenario>, Option<usize>)>> {
+    let mut out = Vec::new();
+    for s in scenarios {
+        let rows: Vec<Option<usize>> = if s.binding_sets.is_empty() {
+            vec![None]
+        } else {
+            (0..s.binding_sets.len()).map(Some).collect()
+        };
+        for row in rows {
+            out.push(Job {
+                item: (s.clone(), row),
+                name: match row {
+                    Some(i) => format!("{}[{i}]", s.name),
+                    None => s.name.clone(),
+                },
+                file: s.location.file.display().to_string(),
+                clauses: s.clauses.iter().map(|c| c.id.clone()).collect(),
+                concurrent: s.concurrent.unwrap_or(true),
+            });
+        }
+    }
+    out
+}
+
+/// Runs `opts` to the end; returns the report (its `success()` is the exit status).
+pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
+    let started = now_rfc3339();
+    let t0 = Instant::now();
+    // Inputs first: nothing touches a cluster when a file is wrong.
+    let scenarios = load_scenarios(&opts)?;
+    let values = load_values(&opts.values_files, &opts.set)?;
+    let catalogue = opts
+        .catalogue
+        .as_deref()
+        .map(Catalogue::load)
+        .transpose()
+        .map_err(|e| RunError::Input(vec![ParseError::file(Path::new(""), e.to_string())]))?;
+    let report_dir = opts
+        .report_dir
+        .as_deref()
+        .map(ReportDir::prepare)
+        .transpose()
+        .map_err(|e| RunError::Setup(e.to_string()))?;
+    let console = Arc::new(Console::stdout(if opts.quiet {
+        Verbosity::Quiet
+    } else {
+        Verbosity::Normal
+    }));
+
+    let local = LocalOptions {
+        signal_teardown: false,
+        ..LocalOptions::default()
+    };
+    let cluster = Cluster::provision(
+        opts.cluster,
+        opts.kubeconfig.as_deref(),
+        opts.context.as_deref(),
+        local,
+    )
+    .await
+    .map_err(|e| RunError::Setup(format!("cluster: {e}")))?;
+    let client = cluster
+        .client()
+        .await
+        .map_err(|e| RunError::Setup(format!("cluster: {e}")))?;
+    let work = tempfile::Builder::new()
+        .prefix("kanon-run-")
+        .tempdir()
+        .map_err(|e| RunError::Setup(format!("temp dir: {e}")))?;
+    let resolver = Arc::new(Resolver::new(client.clone()));
+    let hub = Arc::new(WatchHub::new(client.clone()));
+    let admin = OpEnv {
+        client: client.clone(),
+        resolver: resolver.clone(),
+        hub: hub.clone(),
+        namespace: "default".into(),
+        kubeconfig: cluster.kubeconfig_path().to_path_buf(),
+        created: Default::default(),
+    };
+    if !opts.crds.is_empty() {
+        let names = super::crds::install(&admin, &opts.crds, std::time::Duration::from_secs(60))
+            .await
+            .map_err(|e| RunError::Setup(format!("CRDs: {e}")))?;
+        tracing::info!(crds = names.len(), "CRDs installed");
+    }
+    let log_dir = report_dir
+        .as_ref()
+        .map(|r| r.path().to_path_buf())
+        .unwrap_or_else(|| work.path().to_path_buf());
+    let mut process_logs = Vec::new();
+    let mut operator = match &opts.operator {
+        Some(op) => {
+            let log = log_dir.join("operator.log");
+            process_logs.push(("operator".to_string(), log.clone()));
+            Some(
+                OperatorProcess::start(&op.command, &op.env, cluster.kubeconfig_path(), &log)
+                    .map_err(|e| RunError::Setup(format!("operator: {e}")))?,
+            )
+        }
+        None => None,
+    };
+    let kube_config =
+        crate::cluster::kubeconfig::load(cluster.kubeconfig_path(), opts.context.as_deref())
+            .await
+            .map_err(|e| RunError::Setup(e.to_string()))?;
+    let lookup = Arc::new(
+        KubeLookup::start(kube_config)
+            .map_err(|e| RunError::Setup(format!("lookup thread: {e}")))?,
+    );
+    let ctx = Arc::new(RunContext {
+        client,
+        resolver,
+        hub,
+        lookup,
+        kubeconfig: cluster.kubeconfig_path().to_path_buf(),
+        timeouts: opts.timeouts,
+        values,
+        console: console.clone(),
+        run_id: super::namespace::random_suffix(),
+        work_dir: work.path().to_path_buf(),
+        report_dir: report_dir.clone(),
+        skip_delete: opts.skip_delete,
+        namespace: opts.namespace.clone(),
+        process_logs,
+        await_namespace_deletion: !cluster.is_owned(),
+    });
+
+    let run_ctx = ctx.clone();
+    let reports = run_all(
+        jobs(&scenarios),
+        opts.policy,
+        move |(scenario, row), name| {
+            let ctx = run_ctx.clone();
+            async move {
+                let extra = row
+                    .and_then(|i| scenario.binding_sets.get(i).cloned())
+                    .unwrap_or_default();
+                run_scenario(&ctx, &scenario, &name, &extra).await
+            }
+        },
+    )
+    .await;
+
+    if let Some(op) = operator.as_mut()
+        && let Some(status) = op.exited()
+    {
+        console.line_raw(&format!(
+            "kanon: the operator exited during the run ({status}); last lines:\n{}",
+            op.log_tail(20)
+        ));
+    }
+    drop(operator);
+    let report = RunReport {
+        kanon_version: env!("CARGO_PKG_VERSION").to_string(),
+        started,
+        duration: t0.elapsed(),
+        scenarios: reports,
+    };
+    if let Some(rd) = &report_dir {
+        rd.write_all(&report, catalogue.as_ref())
+            .map_err(|e| RunError::Setup(e.to_string()))?;
+    }
+    console.summary(&report.totals());
+    tracing::debug!(summary = summary_line(&report.totals()), "run done");
+    // Watchers stop before the cluster goes, so its teardown is not reported as
+    // connection errors.
+    drop(ctx);
+    drop(admin);
+    tokio::task::yield_now().await;
+    drop(cluster);
+    Ok(report)
+}

@@ -1,0 +1,591 @@
+//! Running one scenario: namespace, mocks, bindings, steps with try / catch / finally,
+//! cleanup in reverse order, evidence on failure.
+//!
+//! Order, as Chainsaw: for each step, `try` operations run in order; when one fails the
+//! step's `catch` and then the scenario's `catch` run, then the step's `finally` (always).
+//! A failed step ends the scenario's steps. At the end, `cleanup` blocks run in reverse
+//! step order, then everything the scenario created is deleted in reverse creation
+//! order, then its namespace. A scenario `timeout` bounds the `try` blocks only, so a
+//! scenario that times out still runs its catch, finally and cleanup.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+use super::exec::{self, OpOutcome};
+use super::namespace;
+use crate::expr::{Bindings, ClusterLookup};
+use crate::k8s::{Resolver, WatchHub};
+use crate::mocks::{MockSet, MockSpec as MockConfig};
+use crate::ops::delete::{DeleteSpec, delete};
+use crate::ops::{ObjectRef, OpEnv};
+use crate::report::ReportDir;
+use crate::report::console::Console;
+use crate::report::evidence::{self, EvidenceInput};
+use crate::report::model::{
+    Attempt, Failure, OperationReport, ScenarioReport, SourceLocation, Status, StepReport,
+    now_rfc3339,
+};
+use crate::scenario::{
+    Flavor, Location, Scenario, Step, StepOperation, TimeoutClass, Timeouts, resolve_timeout,
+};
+
+/// What every scenario of a run shares.
+pub struct RunContext {
+    /// Admin client.
+    pub client: kube::Client,
+    /// Kind resolution.
+    pub resolver: Arc<Resolver>,
+    /// Shared watchers.
+    pub hub: Arc<WatchHub>,
+    /// Cluster reads for `x_k8s_*` expression functions.
+    pub lookup: Arc<dyn ClusterLookup>,
+    /// The admin kubeconfig.
+    pub kubeconfig: PathBuf,
+    /// Run-level timeouts (suite file / flags), below scenario and step ones.
+    pub timeouts: Timeouts,
+    /// `$values` from `--values` files and `--set`.
+    pub values: Value,
+    /// Where progress goes.
+    pub console: Arc<Console>,
+    /// Identifies this run (namespace labels).
+    pub run_id: String,
+    /// Scratch space (per-scenario kubeconfigs).
+    pub work_dir: PathBuf,
+    /// Reports and evidence go here, when set.
+    pub report_dir: Option<ReportDir>,
+    /// Keep what scenarios create.
+    pub skip_delete: bool,
+    /// Run every scenario in this namespace instead of a fresh one.
+    pub namespace: Option<String>,
+    /// Log files of processes kanon started (the operator), for evidence.
+    pub process_logs: Vec<(String, PathBuf)>,
+    /// Wait until a scenario's namespace is fully gone. Needed on clusters kanon does
+    /// not own; a throwaway cluster is torn down whole anyway, so waiting would only
+    /// add the namespace controller's few seconds to every scenario.
+    pub await_namespace_deletion: bool,
+}
+
+impl std::fmt::Debug for RunContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunContext")
+            .field("run_id", &self.run_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A source location for reports.
+pub fn source(loc: &Location) -> SourceLocation {
+    SourceLocation {
+        file: loc.file.display().to_string(),
+        line: loc.line as usize,
+        column: loc.column as usize,
+    }
+}
+
+/// What one scenario run carries from operation to operation.
+pub(crate) struct ScenarioCx<'a> {
+    pub ctx: &'a RunContext,
+    pub scenario: &'a Scenario,
+    pub name: String,
+    pub env: OpEnv,
+    pub mocks: MockSet,
+    pub deadline: Option<Instant>,
+    pub asserted: Mutex<Vec<ObjectRef>>,
+}
+
+impl ScenarioCx<'_> {
+    /// The scenario's folder (default work dir of commands, base of relative paths).
+    pub fn dir(&self) -> PathBuf {
+        self.scenario
+            .location
+            .file
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+    }
+
+    /// The scenario's flavor.
+    pub fn flavor(&self) -> Flavor {
+        self.scenario.flavor
+    }
+
+    /// Bindings with the current mock records (`$mocks.<name>.records` change).
+    pub fn refresh_mocks(&self, b: &Bindings) -> Bindings {
+        b.with("mocks", self.mocks.bindings())
+    }
+
+    /// The timeout of `op` in `step`.
+    pub fn timeout(&self, op: &StepOperation, step: &Step, block: &str) -> Duration {
+        let class =
+            if block == "cleanup" && matches!(op.operation.timeout_class(), TimeoutClass::Delete) {
+                TimeoutClass::Cleanup
+            } else {
+                op.operation.timeout_class()
+            };
+        resolve_timeout(
+            class,
+            op.operation.timeout(),
+            &step.timeouts,
+            &self.scenario.timeouts,
+            &self.ctx.timeouts,
+        )
+    }
+
+    /// Records an object an assertion looked at, for evidence.
+    pub fn note_asserted(&self, r: ObjectRef) {
+        if let Ok(mut a) = self.asserted.lock()
+            && !a.contains(&r)
+        {
+            a.push(r);
+        }
+    }
+}
+
+fn skipped_report(scenario: &Scenario, name: &str) -> ScenarioReport {
+    ScenarioReport {
+        name: name.to_string(),
+        file: scenario.location.file.display().to_string(),
+        clauses: scenario.clauses.iter().map(|c| c.id.clone()).collect(),
+        labels: scenario.labels.clone(),
+        namespace: String::new(),
+        status: Status::Skipped,
+        attempts: Vec::new(),
+        evidence: None,
+    }
+}
+
+/// Runs `scenario` once as `name`, with `extra` bindings (a table row), and reports it.
+pub async fn run_scenario(
+    ctx: &RunContext,
+    scenario: &Scenario,
+    name: &str,
+    extra: &[crate::scenario::Binding],
+) -> ScenarioReport {
+    if scenario.skip {
+        return skipped_report(scenario, name);
+    }
+    let started_at = now_rfc3339();
+    let t0 = Instant::now();
+    let mut report = skipped_report(scenario, name);
+    let mut steps_report: Vec<StepReport> = Vec::new();
+    let mut first_failure: Option<Failure> = None;
+
+    // Namespace.
+    let fixed = scenario.namespace.clone().or_else(|| ctx.namespace.clone());
+    let ns = fixed
+        .clone()
+        .unwrap_or_else(|| namespace::namespace_name(name, &namespace::random_suffix()));
+    report.namespace = ns.clone();
+    let scoped_kubeconfig = ctx.work_dir.join(format!("{ns}.kubeconfig"));
+    let env = OpEnv {
+        client: ctx.client.clone(),
+        resolver: ctx.resolver.clone(),
+        hub: ctx.hub.clone(),
+        namespace: ns.clone(),
+        kubeconfig: scoped_kubeconfig.clone(),
+        created: Arc::new(Mutex::new(Vec::new())),
+    };
+    let setup = setup(
+        ctx,
+        scenario,
+        &env,
+        &ns,
+        fixed.is_some(),
+        &scoped_kubeconfig,
+    )
+    .await;
+    let (created_ns, mocks) = match setup {
+        Ok(v) => v,
+        Err(f) => {
+            let attempt = Attempt {
+                started: started_at,
+                duration: t0.elapsed(),
+                status: Status::Failed,
+                steps: vec![],
+                failure: Some(f),
+            };
+            report.status = Status::Failed;
+            report.attempts = vec![attempt];
+            ctx.console.scenario(&report);
+            return report;
+        }
+    };
+    let cx = ScenarioCx {
+        ctx,
+        scenario,
+        name: name.to_string(),
+        env,
+        mocks,
+        deadline: scenario.timeout.map(|t| Instant::now() + t),
+        asserted: Mutex::new(Vec::new()),
+    };
+
+    // Bindings: $namespace, $values, $mocks, then the scenario's own and the table row.
+    let mut values = Value::Object(Default::default());
+    if let Some(v) = &scenario.values {
+        values = v.to_json();
+    }
+    super::eval::merge(&mut values, &ctx.values);
+    let base = Bindings::new()
+        .with_cluster(ctx.lookup.clone())
+        .with("namespace", Value::String(ns.clone()))
+        .with("values", values)
+        .with("mocks", cx.mocks.bindings());
+    let mut scope = match super::eval::bind_all(&scenario.bindings, &base)
+        .and_then(|b| super::eval::bind_all(extra, &b))
+    {
+        Ok(b) => b,
+        Err(f) => {
+            first_failure = Some(f);
+            base
+        }
+    };
+
+    // Steps.
+    let mut failed_step: Option<usize> = None;
+    if first_failure.is_none() {
+        for (i, step) in scenario.steps.iter().enumerate() {
+            let (step_report, step_failure, next_scope) = run_step(&cx, step, &scope).await;
+            scope = next_scope;
+            steps_report.push(step_report);
+            if let Some(f) = step_failure {
+                first_failure.get_or_insert(f);
+                failed_step = Some(i);
+                break;
+            }
+        }
+        let ran = steps_report.len();
+        for step in scenario.steps.iter().skip(ran) {
+            steps_report.push(StepReport {
+                name: step.name.clone(),
+                status: Status::Skipped,
+                operations: vec![],
+            });
+        }
+    }
+
+    // Evidence, while the objects still exist.
+    if first_failure.is_some()
+        && let Some(rd) = &ctx.report_dir
+    {
+        let dir = rd.path().join("evidence").join(evidence::safe_name(name));
+        let mut objects = cx.env.created.lock().map(|c| c.clone()).unwrap_or_default();
+        objects.extend(cx.asserted.lock().map(|a| a.clone()).unwrap_or_default());
+        let failing = steps_report
+            .iter()
+            .flat_map(|s| s.operations.iter())
+            .find(|o| o.status == Status::Failed);
+        let mut logs: Vec<(String, String)> = ctx
+            .process_logs
+            .iter()
+            .map(|(n, p)| (n.clone(), crate::cluster::process::log_tail(p, 200)))
+            .collect();
+        for op in steps_report.iter().flat_map(|s| s.operations.iter()) {
+            if matches!(op.operation.as_str(), "script" | "command") && !op.output.is_empty() {
+                logs.push((
+                    format!(
+                        "{}-{}-{}",
+                        op.operation, op.location.line, op.location.column
+                    ),
+                    op.output.clone(),
+                ));
+            }
+        }
+        let input = EvidenceInput {
+            objects,
+            location: failing.map(|o| o.location.clone()),
+            failure: first_failure.clone().unwrap_or_default(),
+            logs,
+        };
+        match evidence::collect(&cx.env, &dir, &input).await {
+            Ok(_) => {
+                report.evidence = dir
+                    .strip_prefix(rd.path())
+                    .ok()
+                    .map(|p| p.display().to_string());
+            }
+            Err(e) => tracing::warn!("evidence for {name}: {e}"),
+        }
+    }
+
+    // Cleanup: step cleanup blocks in reverse, created objects in reverse, namespace.
+    let ran_steps = failed_step.map(|i| i + 1).unwrap_or(scenario.steps.len());
+    if let Some(d) = scenario.delay_before_cleanup {
+        tokio::time::sleep(d).await;
+    }
+    let mut cleanup_ops = Vec::new();
+    for (i, step) in scenario.steps.iter().enumerate().take(ran_steps).rev() {
+        for op in &step.cleanup {
+            let r = exec::run_operation(&cx, step, op, "cleanup", &scope, None).await;
+            if r.report.status == Status::Failed {
+                first_failure.get_or_insert_with(|| r.report.failure.clone().unwrap_or_default());
+            }
+            cx.ctx.console.operation(name, &step.name, &r.report);
+            cleanup_ops.push((i, r.report));
+        }
+    }
+    let skip_delete = scenario.skip_delete.unwrap_or(ctx.skip_delete);
+    if !skip_delete {
+        let cleanup_timeout = resolve_timeout(
+            TimeoutClass::Cleanup,
+            None,
+            &Timeouts::default(),
+            &scenario.timeouts,
+            &ctx.timeouts,
+        );
+        let created: Vec<ObjectRef> = cx.env.created.lock().map(|c| c.clone()).unwrap_or_default();
+        for r in created.iter().rev() {
+            let op = delete_created(&cx, r, cleanup_timeout).await;
+            if op.status == Status::Failed {
+                first_failure.get_or_insert_with(|| op.failure.clone().unwrap_or_default());
+            }
+            ctx.console.operation(name, "cleanup", &op);
+            cleanup_ops.push((usize::MAX, op));
+        }
+        if created_ns {
+            ctx.hub.release_namespace(&ns);
+            let t = Instant::now();
+            let started = now_rfc3339();
+            let result = if ctx.await_namespace_deletion {
+                namespace::delete_namespace(
+                    &cx.env,
+                    &ns,
+                    cleanup_timeout.max(Duration::from_secs(60)),
+                )
+                .await
+            } else {
+                namespace::request_namespace_deletion(&cx.env, &ns).await
+            };
+            let op = OperationReport {
+                operation: "delete".into(),
+                block: "cleanup".into(),
+                location: source(&scenario.location),
+                object: Some(format!("v1/Namespace {ns}")),
+                status: if result.is_ok() {
+                    Status::Passed
+                } else {
+                    Status::Failed
+                },
+                started,
+                duration: t.elapsed(),
+                failure: result.err().map(|e| Failure {
+                    message: format!("namespace cleanup: {e}"),
+                    ..Default::default()
+                }),
+                output: String::new(),
+            };
+            if op.status == Status::Failed {
+                first_failure.get_or_insert_with(|| op.failure.clone().unwrap_or_default());
+            }
+            ctx.console.operation(name, "cleanup", &op);
+            cleanup_ops.push((usize::MAX, op));
+        }
+    }
+    cx.mocks.stop();
+    let _ = std::fs::remove_file(&scoped_kubeconfig);
+
+    // Cleanup operations belong to their step (object deletion to a last "cleanup" step).
+    let mut tail = Vec::new();
+    for (i, op) in cleanup_ops {
+        match steps_report.get_mut(i) {
+            Some(s) if i != usize::MAX => {
+                if op.status == Status::Failed {
+                    s.status = Status::Failed;
+                }
+                s.operations.push(op);
+            }
+            _ => tail.push(op),
+        }
+    }
+    if !tail.is_empty() {
+        let status = if tail.iter().any(|o| o.status == Status::Failed) {
+            Status::Failed
+        } else {
+            Status::Passed
+        };
+        steps_report.push(StepReport {
+            name: "cleanup".into(),
+            status,
+            operations: tail,
+        });
+    }
+
+    let status = if first_failure.is_some() {
+        Status::Failed
+    } else {
+        Status::Passed
+    };
+    report.status = status;
+    report.attempts = vec![Attempt {
+        started: started_at,
+        duration: t0.elapsed(),
+        status,
+        steps: steps_report,
+        failure: first_failure,
+    }];
+    ctx.console.scenario(&report);
+    report
+}
+
+/// Creates the namespace (unless fixed and present), the scoped kubeconfig, the mocks.
+async fn setup(
+    ctx: &RunContext,
+    scenario: &Scenario,
+    env: &OpEnv,
+    ns: &str,
+    fixed: bool,
+    scoped_kubeconfig: &Path,
+) -> Result<(bool, MockSet), Failure> {
+    let at = |what: &str, e: &dyn std::fmt::Display| Failure {
+        message: format!("{}: {what}: {e}", scenario.location),
+        ..Default::default()
+    };
+    let mut created_ns = false;
+    let exists = kube::Api::<k8s_openapi::api::core::v1::Namespace>::all(env.client.clone())
+        .get_opt(ns)
+        .await
+        .map_err(|e| at("namespace", &e))?
+        .is_some();
+    if !exists {
+        namespace::create(env, ns, &ctx.run_id)
+            .await
+            .map_err(|e| at("namespace", &e))?;
+        created_ns = true;
+    } else if !fixed {
+        return Err(at("namespace", &"a fresh namespace name is already taken"));
+    }
+    crate::cluster::kubeconfig::write_with_namespace(&ctx.kubeconfig, scoped_kubeconfig, ns)
+        .map_err(|e| at("kubeconfig", &e))?;
+    let mut specs = Vec::new();
+    for m in &scenario.mocks {
+        let mut entry = m.config.to_json();
+        if !entry.is_object() {
+            entry = json!({});
+        }
+        entry["name"] = Value::String(m.name.clone());
+        entry["type"] = Value::String(
+            match m.kind {
+                crate::scenario::MockKind::Otlp => "otlp",
+                crate::scenario::MockKind::Webhook => "webhook",
+            }
+            .into(),
+        );
+        specs.push(MockConfig::from_json(&entry).map_err(|e| Failure {
+            message: format!("{}: {e}", m.location),
+            ..Default::default()
+        })?);
+    }
+    let mocks = MockSet::start(&specs).await.map_err(|e| Failure {
+        message: format!("{}: {e}", scenario.location),
+        ..Default::default()
+    })?;
+    Ok((created_ns, mocks))
+}
+
+async fn delete_created(cx: &ScenarioCx<'_>, r: &ObjectRef, timeout: Duration) -> OperationReport {
+    let t = Instant::now();
+    let started = now_rfc3339();
+    let spec = DeleteSpec {
+        api_version: r.api_version.clone(),
+        kind: r.kind.clone(),
+        name: Some(r.name.clone()),
+        selector: None,
+        namespace: r.namespace.clone(),
+        propagation: cx
+            .scenario
+            .deletion_propagation_policy
+            .map(exec::propagation),
+    };
+    let result = delete(&cx.env, &spec, timeout).await;
+    OperationReport {
+        operation: "delete".into(),
+        block: "cleanup".into(),
+        location: source(&cx.scenario.location),
+        object: Some(r.to_string()),
+        status: if result.is_ok() {
+            Status::Passed
+        } else {
+            Status::Failed
+        },
+        started,
+        duration: t.elapsed(),
+        failure: result.err().map(|e| Failure {
+            message: format!("cleanup of {r}: {e}"),
+            ..Default::default()
+        }),
+        output: String::new(),
+    }
+}
+
+/// Runs one step; returns its report, its first failure, and the scope after it.
+async fn run_step(
+    cx: &ScenarioCx<'_>,
+    step: &Step,
+    scope: &Bindings,
+) -> (StepReport, Option<Failure>, Bindings) {
+    let mut ops = Vec::new();
+    let mut failure: Option<Failure> = None;
+    let mut b = match super::eval::bind_all(&step.bindings, scope) {
+        Ok(b) => b,
+        Err(f) => {
+            return (
+                StepReport {
+                    name: step.name.clone(),
+                    status: Status::Failed,
+                    operations: vec![],
+                },
+                Some(f),
+                scope.clone(),
+            );
+        }
+    };
+    for op in &step.try_ {
+        let OpOutcome { report, bindings } =
+            exec::run_operation(cx, step, op, "try", &b, cx.deadline).await;
+        cx.ctx.console.operation(&cx.name, &step.name, &report);
+        if let Some(nb) = bindings {
+            b = nb;
+        }
+        let failed = report.status == Status::Failed;
+        if failed {
+            failure.get_or_insert_with(|| report.failure.clone().unwrap_or_default());
+        }
+        ops.push(report);
+        if failed && !op.continue_on_error {
+            break;
+        }
+    }
+    if failure.is_some() {
+        for op in step.catch.iter().chain(cx.scenario.catch.iter()) {
+            let r = exec::run_operation(cx, step, op, "catch", &b, None).await;
+            cx.ctx.console.operation(&cx.name, &step.name, &r.report);
+            ops.push(r.report);
+        }
+    }
+    for op in &step.finally {
+        let r = exec::run_operation(cx, step, op, "finally", &b, None).await;
+        cx.ctx.console.operation(&cx.name, &step.name, &r.report);
+        if r.report.status == Status::Failed {
+            failure.get_or_insert_with(|| r.report.failure.clone().unwrap_or_default());
+        }
+        ops.push(r.report);
+    }
+    let status = if failure.is_some() {
+        Status::Failed
+    } else {
+        Status::Passed
+    };
+    (
+        StepReport {
+            name: step.name.clone(),
+            status,
+            operations: ops,
+        },
+        failure,
+        b,
+    )
+}

@@ -1,0 +1,245 @@
+//! The suite file (`kanon.yaml`): what `kanon test` with no arguments runs.
+//!
+//! ```yaml
+//! apiVersion: kanon.dev/v1alpha1
+//! kind: Suite
+//! metadata:
+//!   name: mcp-contract
+//! spec:
+//!   scenarios: [scenarios]              # files or folders
+//!   catalogue: scenarios/clauses.yaml   # clause catalogue for the conformance report
+//!   crds: [fixtures/crds]               # applied before anything runs
+//!   operator:                           # started with KUBECONFIG pointing at the cluster
+//!     command: [cargo, run, --quiet, -p, mcp-operator, --, run]
+//!     env: {RUST_LOG: info}
+//!   reportDir: target/kanon-report
+//!   values: [values.yaml]               # $values
+//!   parallel: 2
+//!   timeouts: {assert: 30s}
+//! ```
+//!
+//! Relative paths are relative to the suite file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::scenario::{ParseError, Timeouts, parse_duration};
+
+/// The suite file name `kanon test` looks for in the current directory.
+pub const SUITE_FILE: &str = "kanon.yaml";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawSuite {
+    api_version: String,
+    kind: String,
+    #[serde(default)]
+    metadata: RawMetadata,
+    spec: RawSpec,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMetadata {
+    #[serde(default)]
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawSpec {
+    #[serde(default)]
+    scenarios: Vec<String>,
+    #[serde(default)]
+    catalogue: Option<String>,
+    #[serde(default)]
+    crds: Vec<String>,
+    #[serde(default)]
+    operator: Option<RawOperator>,
+    #[serde(default)]
+    report_dir: Option<String>,
+    #[serde(default)]
+    values: Vec<String>,
+    #[serde(default)]
+    parallel: Option<usize>,
+    #[serde(default)]
+    timeouts: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOperator {
+    command: Vec<String>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+}
+
+/// The operator a suite starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OperatorCommand {
+    /// Program and arguments.
+    pub command: Vec<String>,
+    /// Extra environment.
+    pub env: Vec<(String, String)>,
+}
+
+/// A loaded suite, paths resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Suite {
+    /// The suite's name.
+    pub name: String,
+    /// Scenario files and folders.
+    pub scenarios: Vec<PathBuf>,
+    /// The clause catalogue.
+    pub catalogue: Option<PathBuf>,
+    /// CRD files and folders.
+    pub crds: Vec<PathBuf>,
+    /// The operator to start.
+    pub operator: Option<OperatorCommand>,
+    /// Where reports go.
+    pub report_dir: Option<PathBuf>,
+    /// `$values` files.
+    pub values: Vec<PathBuf>,
+    /// Scenarios at once.
+    pub parallel: Option<usize>,
+    /// Run-level timeouts.
+    pub timeouts: Timeouts,
+}
+
+fn set_timeout(t: &mut Timeouts, class: &str, d: Duration) -> Result<(), String> {
+    let slot = match class {
+        "apply" => &mut t.apply,
+        "assert" => &mut t.assert,
+        "error" => &mut t.error,
+        "delete" => &mut t.delete,
+        "cleanup" => &mut t.cleanup,
+        "exec" => &mut t.exec,
+        other => {
+            return Err(format!(
+                "unknown timeout class {other:?} (apply, assert, error, delete, cleanup, exec)"
+            ));
+        }
+    };
+    *slot = Some(d);
+    Ok(())
+}
+
+impl Suite {
+    /// Reads and checks a suite file.
+    pub fn load(path: &Path) -> Result<Self, ParseError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ParseError::file(path, format!("cannot read the suite file: {e}")))?;
+        let raw: RawSuite =
+            serde_saphyr::from_str(&text).map_err(|e| ParseError::from_saphyr(path, &e))?;
+        if raw.api_version != crate::scenario::KANON_API_VERSION || raw.kind != "Suite" {
+            return Err(ParseError::file(
+                path,
+                format!(
+                    "expected apiVersion {} and kind Suite, found {} {}",
+                    crate::scenario::KANON_API_VERSION,
+                    raw.api_version,
+                    raw.kind
+                ),
+            ));
+        }
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let resolve = |p: &String| base.join(p);
+        let mut timeouts = Timeouts::default();
+        for (class, text) in &raw.spec.timeouts {
+            let d = parse_duration(text)
+                .map_err(|e| ParseError::file(path, format!("timeouts.{class}: {e}")))?;
+            set_timeout(&mut timeouts, class, d)
+                .map_err(|e| ParseError::file(path, format!("timeouts: {e}")))?;
+        }
+        let operator = match raw.spec.operator {
+            Some(o) if o.command.is_empty() => {
+                return Err(ParseError::file(path, "operator.command is empty"));
+            }
+            Some(o) => Some(OperatorCommand {
+                command: o.command,
+                env: o.env.into_iter().collect(),
+            }),
+            None => None,
+        };
+        Ok(Self {
+            name: raw.metadata.name,
+            scenarios: raw.spec.scenarios.iter().map(resolve).collect(),
+            catalogue: raw.spec.catalogue.as_ref().map(resolve),
+            crds: raw.spec.crds.iter().map(resolve).collect(),
+            operator,
+            report_dir: raw.spec.report_dir.as_ref().map(resolve),
+            values: raw.spec.values.iter().map(resolve).collect(),
+            parallel: raw.spec.parallel,
+            timeouts,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("kanon.yaml");
+        std::fs::write(&p, text).unwrap();
+        (dir, p)
+    }
+
+    #[test]
+    fn a_suite_loads_with_paths_relative_to_it() {
+        let (dir, p) = write(
+            "apiVersion: kanon.dev/v1alpha1
+kind: Suite
+metadata: {name: s}
+spec:
+  scenarios: [scenarios]
+  crds: [fixtures/crds]
+  catalogue: scenarios/clauses.yaml
+  operator:
+    command: [op, run]
+    env: {A: b}
+  reportDir: out
+  parallel: 3
+  timeouts: {assert: 45s}
+",
+        );
+        let s = Suite::load(&p).unwrap();
+        assert_eq!(s.scenarios, [dir.path().join("scenarios")]);
+        assert_eq!(s.report_dir, Some(dir.path().join("out")));
+        assert_eq!(
+            s.operator.unwrap().env,
+            [("A".to_string(), "b".to_string())]
+        );
+        assert_eq!(s.timeouts.assert, Some(Duration::from_secs(45)));
+        assert_eq!(s.parallel, Some(3));
+    }
+
+    #[test]
+    fn mistakes_are_positioned() {
+        let (_d, p) =
+            write("apiVersion: kanon.dev/v1alpha1\nkind: Suite\nspec:\n  scenario: [x]\n");
+        let e = Suite::load(&p).unwrap_err().to_string();
+        assert!(e.contains("kanon.yaml:4:"), "{e}");
+        assert!(e.contains("scenario"), "{e}");
+        let (_d, p) = write(
+            "apiVersion: kanon.dev/v1alpha1\nkind: Suite\nspec:\n  timeouts: {assert: soon}\n",
+        );
+        assert!(
+            Suite::load(&p)
+                .unwrap_err()
+                .to_string()
+                .contains("timeouts.assert")
+        );
+        let (_d, p) = write("apiVersion: v1\nkind: ConfigMap\nspec: {}\n");
+        assert!(
+            Suite::load(&p)
+                .unwrap_err()
+                .to_string()
+                .contains("kind Suite")
+        );
+    }
+}

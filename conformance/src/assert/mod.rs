@@ -186,10 +186,20 @@ pub struct TemplateError {
 /// Renders a resource: `(expr)` string values become their value (with `@` = null and
 /// `bindings`), `\escaped\` strings are unescaped, everything else is kept.
 pub fn template(tree: &Tree, bindings: &Bindings) -> Result<Value, TemplateError> {
-    fn go(n: &TNode, path: &mut String, b: &Bindings) -> Result<Value, TemplateError> {
+    template_with(tree, &Value::Null, bindings)
+}
+
+/// Like [`template`], with `@` = `current` in expressions: used for binding and output
+/// values (`value: (metadata.name)` evaluated against an operation's outcome).
+pub fn template_with(
+    tree: &Tree,
+    current: &Value,
+    bindings: &Bindings,
+) -> Result<Value, TemplateError> {
+    fn go(n: &TNode, path: &mut String, cur: &Value, b: &Bindings) -> Result<Value, TemplateError> {
         Ok(match n {
             TNode::Literal(v) => v.clone(),
-            TNode::Expr(e, _) => e.evaluate(&Value::Null, b).map_err(|err| TemplateError {
+            TNode::Expr(e, _) => e.evaluate(cur, b).map_err(|err| TemplateError {
                 path: path.clone(),
                 message: err.to_string(),
             })?,
@@ -198,7 +208,7 @@ pub fn template(tree: &Tree, bindings: &Bindings) -> Result<Value, TemplateError
                 for (i, item) in items.iter().enumerate() {
                     let len = path.len();
                     path.push_str(&format!("[{i}]"));
-                    out.push(go(item, path, b)?);
+                    out.push(go(item, path, cur, b)?);
                     path.truncate(len);
                 }
                 Value::Array(out)
@@ -214,14 +224,14 @@ pub fn template(tree: &Tree, bindings: &Bindings) -> Result<Value, TemplateError
                     };
                     let len = path.len();
                     push_key(path, &name);
-                    out.insert(name, go(v, path, b)?);
+                    out.insert(name, go(v, path, cur, b)?);
                     path.truncate(len);
                 }
                 Value::Object(out)
             }
         })
     }
-    go(&tree.root, &mut String::new(), bindings)
+    go(&tree.root, &mut String::new(), current, bindings)
 }
 
 fn push_key(path: &mut String, key: &str) {

@@ -231,3 +231,10 @@ fn compile_errors_are_positioned(#[case] yaml: &str, #[case] line: u32, #[case] 
 fn scalar_semantics(#[case] e: Value, #[case] a: Value, #[case] eq: bool) {
     assert_eq!(scalars_equal(&e, &a), eq);
 }
+
+#[test]
+fn template_with_uses_the_current_value() {
+    let t = tree("name: (metadata.name)\nns: ($namespace)\n");
+    let v = template_with(&t, &deployment(), &scope()).unwrap();
+    assert_eq!(v, json!({"name": "web", "ns": "ns-1"}));
+}

@@ -47,6 +47,24 @@ pub const EXTRA_FUNCTIONS: &[&str] = &[
     "x_k8s_get",
     "x_k8s_list",
     "x_k8s_exists",
+    "upper",
+    "lower",
+    "trim",
+    "trim_left",
+    "trim_right",
+    "trim_prefix",
+    "replace_all",
+    "equal_fold",
+    "truncate",
+    "as_string",
+    "to_boolean",
+    "json_parse",
+    "lookup",
+    "add",
+    "subtract",
+    "multiply",
+    "divide",
+    "modulo",
 ];
 
 fn fail(ctx: &Context<'_>, message: impl Into<String>) -> JmespathError {
@@ -183,9 +201,149 @@ pub(crate) fn runtime(bindings: &Bindings) -> Runtime {
         )),
     );
 
+    register_extras(&mut rt);
     let cluster = bindings.cluster().cloned();
     register_k8s(&mut rt, cluster);
     rt
+}
+
+fn reg(
+    rt: &mut Runtime,
+    name: &str,
+    args: Vec<ArgumentType>,
+    f: impl Fn(&[Rcvar], &mut Context<'_>) -> Result<Rcvar, JmespathError> + Send + Sync + 'static,
+) {
+    rt.register_function(
+        name,
+        Box::new(CustomFunction::new(Signature::new(args, None), Box::new(f))),
+    );
+}
+
+fn string(s: String) -> Result<Rcvar, JmespathError> {
+    Ok(Rcvar::new(Variable::String(s)))
+}
+
+fn number(ctx: &Context<'_>, v: f64) -> Result<Rcvar, JmespathError> {
+    let n = if v.fract() == 0.0 && v.abs() < 9.0e15 {
+        serde_json::Number::from(v as i64)
+    } else {
+        serde_json::Number::from_f64(v)
+            .ok_or_else(|| fail(ctx, "arithmetic result is not a finite number"))?
+    };
+    Ok(Rcvar::new(Variable::Number(n)))
+}
+
+fn register_extras(rt: &mut Runtime) {
+    use ArgumentType as T;
+    string_fn(rt, "upper", |s| Ok(s.to_uppercase()));
+    string_fn(rt, "lower", |s| Ok(s.to_lowercase()));
+    reg(rt, "trim", vec![T::String, T::String], |a, _| {
+        let cut = string_arg(a, 1);
+        string(
+            string_arg(a, 0)
+                .trim_matches(|c| cut.contains(c))
+                .to_string(),
+        )
+    });
+    reg(rt, "trim_left", vec![T::String, T::String], |a, _| {
+        let cut = string_arg(a, 1);
+        string(
+            string_arg(a, 0)
+                .trim_start_matches(|c| cut.contains(c))
+                .to_string(),
+        )
+    });
+    reg(rt, "trim_right", vec![T::String, T::String], |a, _| {
+        let cut = string_arg(a, 1);
+        string(
+            string_arg(a, 0)
+                .trim_end_matches(|c| cut.contains(c))
+                .to_string(),
+        )
+    });
+    reg(rt, "trim_prefix", vec![T::String, T::String], |a, _| {
+        let s = string_arg(a, 0);
+        let p = string_arg(a, 1);
+        string(s.strip_prefix(p.as_str()).unwrap_or(&s).to_string())
+    });
+    reg(
+        rt,
+        "replace_all",
+        vec![T::String, T::String, T::String],
+        |a, _| string(string_arg(a, 0).replace(&string_arg(a, 1), &string_arg(a, 2))),
+    );
+    reg(rt, "equal_fold", vec![T::String, T::String], |a, _| {
+        Ok(Rcvar::new(Variable::Bool(
+            string_arg(a, 0).to_lowercase() == string_arg(a, 1).to_lowercase(),
+        )))
+    });
+    reg(rt, "truncate", vec![T::String, T::Number], |a, _| {
+        let n = a.get(1).and_then(|v| v.as_number()).unwrap_or(0.0).max(0.0) as usize;
+        string(string_arg(a, 0).chars().take(n).collect())
+    });
+    reg(rt, "as_string", vec![T::Any], |a, _| {
+        Ok(Rcvar::new(match a.first().and_then(|v| v.as_string()) {
+            Some(s) => Variable::String(s.clone()),
+            None => Variable::Null,
+        }))
+    });
+    reg(
+        rt,
+        "to_boolean",
+        vec![T::String],
+        |a, ctx| match string_arg(a, 0).to_lowercase().as_str() {
+            "true" => Ok(Rcvar::new(Variable::Bool(true))),
+            "false" => Ok(Rcvar::new(Variable::Bool(false))),
+            other => Err(fail(
+                ctx,
+                format!("to_boolean: {other:?} is neither true nor false"),
+            )),
+        },
+    );
+    reg(rt, "json_parse", vec![T::String], |a, ctx| {
+        let v: Value = serde_json::from_str(&string_arg(a, 0))
+            .map_err(|e| fail(ctx, format!("json_parse: {e}")))?;
+        to_var(ctx, v)
+    });
+    reg(
+        rt,
+        "lookup",
+        vec![
+            T::Union(vec![T::Object, T::Array]),
+            T::Union(vec![T::String, T::Number]),
+        ],
+        |a, _| {
+            let (Some(subject), Some(key)) = (a.first(), a.get(1)) else {
+                return Ok(Rcvar::new(Variable::Null));
+            };
+            let found = match (subject.as_object(), subject.as_array()) {
+                (Some(map), _) => key.as_string().and_then(|k| map.get(k)).cloned(),
+                (_, Some(items)) => key
+                    .as_number()
+                    .filter(|n| *n >= 0.0 && n.fract() == 0.0)
+                    .and_then(|n| items.get(n as usize))
+                    .cloned(),
+                _ => None,
+            };
+            Ok(found.unwrap_or_else(|| Rcvar::new(Variable::Null)))
+        },
+    );
+    for (name, op) in [
+        ("add", (|x, y| x + y) as fn(f64, f64) -> f64),
+        ("subtract", |x, y| x - y),
+        ("multiply", |x, y| x * y),
+        ("divide", |x, y| x / y),
+        ("modulo", |x, y| x % y),
+    ] {
+        reg(rt, name, vec![T::Number, T::Number], move |a, ctx| {
+            let x = a.first().and_then(|v| v.as_number()).unwrap_or(0.0);
+            let y = a.get(1).and_then(|v| v.as_number()).unwrap_or(0.0);
+            if (name == "divide" || name == "modulo") && y == 0.0 {
+                return Err(fail(ctx, format!("{name}: division by zero")));
+            }
+            number(ctx, op(x, y))
+        });
+    }
 }
 
 fn no_cluster(ctx: &Context<'_>, name: &str) -> JmespathError {

@@ -12,12 +12,17 @@
 //! - Functions: the JMESPath standard library (`length`, `contains`, `join`, `keys`,
 //!   `sort_by`...) plus [`functions::EXTRA_FUNCTIONS`]: `env`, `base64_decode`,
 //!   `base64_encode`, `to_upper`, `to_lower`, `trim_space`, `split`, `concat`,
-//!   `parse_json`, `parse_yaml`, and `x_k8s_get($client, apiVersion, kind, namespace,
+//!   `parse_json`, `parse_yaml`, `upper`, `lower`, `trim*`, `replace_all`, `equal_fold`,
+//!   `truncate`, `as_string`, `to_boolean`, `json_parse`, `lookup`, number arithmetic
+//!   (`add`, `subtract`, `multiply`, `divide`, `modulo`), and
+//!   `x_k8s_get($client, apiVersion, kind, namespace,
 //!   name)`, `x_k8s_list($client, apiVersion, kind, namespace)`, `x_k8s_exists(...)`,
 //!   which call the [`ClusterLookup`] attached to the bindings
 //!   ([`Bindings::with_cluster`]); the first argument is accepted for Chainsaw
 //!   compatibility and ignored.
-//! - Not supported (yet): JMESPath-community arithmetic operators and `let`, CEL.
+//! - Not supported (yet): JMESPath-community arithmetic operators (`+`, `-`...) and `let`,
+//!   quantity/duration arithmetic, the time_*, regex, semver, x509 functions,
+//!   `x_k8s_resource_exists`, `x_k8s_server_version`, `x_metrics_decode`, and CEL.
 
 mod bindings;
 pub mod functions;
@@ -250,6 +255,26 @@ mod tests {
     #[case("concat('a', 'b')", json!(null), json!("ab"))]
     #[case("env('KANON_SURELY_UNSET_VARIABLE')", json!(null), json!(null))]
     #[case("spec.replicas > `1`", json!({"spec": {"replicas": 2}}), json!(true))]
+    #[case("upper('a')", json!(null), json!("A"))]
+    #[case("lower('A')", json!(null), json!("a"))]
+    #[case("trim('--a--', '-')", json!(null), json!("a"))]
+    #[case("trim_left('--a--', '-')", json!(null), json!("a--"))]
+    #[case("trim_right('--a--', '-')", json!(null), json!("--a"))]
+    #[case("trim_prefix('v1.2', 'v')", json!(null), json!("1.2"))]
+    #[case("replace_all('a.b.c', '.', '-')", json!(null), json!("a-b-c"))]
+    #[case("equal_fold('Ab', 'aB')", json!(null), json!(true))]
+    #[case("truncate('abcdef', `3`)", json!(null), json!("abc"))]
+    #[case("as_string('x')", json!(null), json!("x"))]
+    #[case("as_string(`1`)", json!(null), json!(null))]
+    #[case("to_boolean('True')", json!(null), json!(true))]
+    #[case("json_parse('[1]')", json!(null), json!([1]))]
+    #[case("lookup(@, 'a')", json!({"a": 5}), json!(5))]
+    #[case("lookup(@, `1`)", json!([5, 6]), json!(6))]
+    #[case("add(`1`, `2`)", json!(null), json!(3))]
+    #[case("subtract(`1`, `2`)", json!(null), json!(-1))]
+    #[case("multiply(`1.5`, `2`)", json!(null), json!(3))]
+    #[case("divide(`1`, `4`)", json!(null), json!(0.25))]
+    #[case("modulo(`7`, `4`)", json!(null), json!(3))]
     fn evaluates(#[case] src: &str, #[case] data: Value, #[case] expected: Value) {
         assert_eq!(eval_str(src, &data, &b()).unwrap(), expected, "{src}");
     }
@@ -271,6 +296,11 @@ mod tests {
     fn undefined_binding_is_an_evaluation_error() {
         let err = eval_str("$nope", &json!(null), &Bindings::new()).unwrap_err();
         assert!(err.to_string().contains("$nope"), "{err}");
+    }
+
+    #[test]
+    fn division_by_zero_is_an_error() {
+        assert!(eval_str("divide(`1`, `0`)", &json!(null), &Bindings::new()).is_err());
     }
 
     #[test]

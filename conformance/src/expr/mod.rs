@@ -58,6 +58,8 @@ pub struct Expression {
     ast: jmespath::ast::Ast,
     /// `(offset in rewritten, offset in source)` at each rewrite boundary.
     offsets: Vec<(usize, usize)>,
+    /// Names of the `$bindings` referenced, in order of first use.
+    bindings: Vec<String>,
 }
 
 impl fmt::Debug for Expression {
@@ -78,6 +80,12 @@ impl Expression {
         &self.source
     }
 
+    /// The binding names (without `$`) the expression references, in order of first
+    /// use: lets a linter report bindings used but never defined.
+    pub fn binding_names(&self) -> &[String] {
+        &self.bindings
+    }
+
     /// Evaluates against `data` (the current value, `@`) with `bindings`.
     pub fn evaluate(&self, data: &Value, bindings: &Bindings) -> Result<Value, ExprError> {
         evaluate(self, data, bindings)
@@ -96,12 +104,13 @@ impl Expression {
 
 /// Compiles `source` (without the surrounding parentheses of `(expr)` keys/values).
 pub fn compile(source: &str) -> Result<Expression, ExprError> {
-    let (rewritten, offsets) = rewrite_bindings(source)?;
+    let (rewritten, offsets, bindings) = rewrite_bindings(source)?;
     let mut expr = Expression {
         source: source.to_string(),
         rewritten,
         ast: jmespath::ast::Ast::Identity { offset: 0 },
         offsets,
+        bindings,
     };
     if expr.rewritten.trim().is_empty() {
         return Err(ExprError::Parse {
@@ -144,8 +153,10 @@ fn char_offset(s: &str, byte_offset: usize) -> usize {
 }
 
 /// Rewrites `$name` into `__kanon_binding('name')`, leaving string literals alone.
-/// Returns the new text (offsets in characters) and the offset map.
-fn rewrite_bindings(source: &str) -> Result<(String, Vec<(usize, usize)>), ExprError> {
+/// Returns the new text (offsets in characters), the offset map and the binding names.
+#[allow(clippy::type_complexity)]
+fn rewrite_bindings(source: &str) -> Result<(String, Vec<(usize, usize)>, Vec<String>), ExprError> {
+    let mut names: Vec<String> = Vec::new();
     let chars: Vec<char> = source.chars().collect();
     let mut out = String::with_capacity(source.len());
     let mut out_len = 0usize;
@@ -197,6 +208,9 @@ fn rewrite_bindings(source: &str) -> Result<(String, Vec<(usize, usize)>), ExprE
                     });
                 }
                 let name: String = chars[i + 1..j].iter().collect();
+                if !names.contains(&name) {
+                    names.push(name.clone());
+                }
                 offsets.push((out_len, start));
                 let call = format!("{}('{}')", functions::VAR_FN, name);
                 out_len += call.chars().count();
@@ -211,7 +225,7 @@ fn rewrite_bindings(source: &str) -> Result<(String, Vec<(usize, usize)>), ExprE
             }
         }
     }
-    Ok((out, offsets))
+    Ok((out, offsets, names))
 }
 
 #[cfg(test)]
@@ -290,6 +304,12 @@ mod tests {
             Err(ExprError::Parse { offset: got, .. }) => assert_eq!(got, offset, "{src}"),
             other => panic!("{src}: expected parse error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn lists_referenced_bindings() {
+        let e = compile("join('-', [$a, $values.x, $a, '$notone'])").unwrap();
+        assert_eq!(e.binding_names(), ["a", "values"]);
     }
 
     #[test]

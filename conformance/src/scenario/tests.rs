@@ -424,3 +424,19 @@ fn never_panics_on_arbitrary_prefixes() {
         }
     }
 }
+
+#[test]
+fn unreadable_paths_are_errors_not_panics() {
+    let missing = fixtures().join("no-such-dir/scenario.yaml");
+    let errors = load(&missing).unwrap_err();
+    assert_eq!((errors[0].line, errors[0].column), (0, 0));
+    assert!(errors[0].message.contains("cannot read"), "{}", errors[0]);
+}
+
+#[test]
+fn quoted_expression_errors_point_inside_the_quotes() {
+    let text = "apiVersion: kanon.dev/v1alpha1\nkind: Scenario\nmetadata:\n  name: q\nspec:\n  steps:\n  - try:\n    - assert:\n        resource:\n          a: \"(b ==)\"\n";
+    let errors = parse_str(Path::new("q.yaml"), text).unwrap_err();
+    // `"(b ==)"` starts at column 14; the text at 15; the error (end of input) at 15 + 1 + 4.
+    assert_eq!((errors[0].line, errors[0].column), (10, 20), "{errors:?}");
+}

@@ -31,6 +31,7 @@
 //!
 //! [`template`] renders a resource for apply/create: `(expr)` string values are replaced by
 //! their value (evaluated with `@` = null) and `\escaped\` strings unescaped.
+#![warn(missing_docs)]
 
 mod diff;
 pub mod syntax;

@@ -23,6 +23,7 @@
 //! - Not supported (yet): JMESPath-community arithmetic operators (`+`, `-`...) and `let`,
 //!   quantity/duration arithmetic, the time_*, regex, semver, x509 functions,
 //!   `x_k8s_resource_exists`, `x_k8s_server_version`, `x_metrics_decode`, and CEL.
+#![warn(missing_docs)]
 
 mod bindings;
 pub mod functions;

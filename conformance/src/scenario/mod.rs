@@ -30,6 +30,7 @@
 //!
 //! Timeouts: [`Timeouts`] at config, scenario and step level plus an operation's own
 //! `timeout` resolve with [`resolve_timeout`] (innermost wins; Chainsaw's defaults last).
+#![warn(missing_docs)]
 
 mod duration;
 mod load;

@@ -9,8 +9,8 @@
 //! - **map**: a partial match; every key must hold, extra actual fields are ignored.
 //!   A plain key must exist in the actual object (`field not found` otherwise). A
 //!   `(expr)` key projects: the expression is evaluated with `@` = the current actual
-//!   value, and its child is checked against the result. An empty map `{}` only
-//!   requires the field to be present.
+//!   value, and its child is checked against the result (which may be null). An empty
+//!   map `{}` only requires the field to be present and not null.
 //! - **`~` keys** (`~.(spec.containers)`, `~i.(items)`, `~.containers`): the projected
 //!   value must be an array (or a map) and the child is checked against every element,
 //!   with `$i` bound to the index (or key). An empty array passes.
@@ -22,7 +22,9 @@
 //! - **scalar**: `(expr)` values are evaluated with `@` = the actual value and the
 //!   result compared with the actual value; literals compare as Chainsaw does: numbers
 //!   numerically (`1` equals `1.0`), no conversion between strings, numbers and booleans,
-//!   `null` only equals `null`.
+//!   `null` only equals `null`. (Chainsaw reports a type mismatch as an internal error
+//!   that ends the operation at once; kanon reports it as an ordinary mismatch, naming
+//!   both types, and keeps waiting.)
 //!
 //! A failure ([`Mismatch`]) lists every failing field with its path
 //! (`spec.template.spec.containers[0].env[1].name`), the expected and actual values, and a
@@ -250,6 +252,16 @@ pub(crate) fn show(v: &Value) -> String {
     }
 }
 
+/// `show(actual)`, with its type added when it differs from the expected value's type
+/// (a string `"2"` against a number `2` looks alike otherwise).
+fn show_vs(actual: &Value, expected: &Value) -> String {
+    if type_name(actual) == type_name(expected) {
+        show(actual)
+    } else {
+        format!("{} ({})", show(actual), type_name(actual))
+    }
+}
+
 fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -324,7 +336,11 @@ impl Checker {
                 if !values_match(expected, actual) {
                     self.fail(
                         path,
-                        format!("expected {}, got {}", show(expected), show(actual)),
+                        format!(
+                            "expected {}, got {}",
+                            show(expected),
+                            show_vs(actual, expected)
+                        ),
                         Some(expected.clone()),
                         Some(actual.clone()),
                     );
@@ -338,7 +354,7 @@ impl Checker {
                             format!(
                                 "expected {} (from {text}), got {}",
                                 show(&expected),
-                                show(actual)
+                                show_vs(actual, &expected)
                             ),
                             Some(expected),
                             Some(actual.clone()),
@@ -378,6 +394,14 @@ impl Checker {
                 }
             }
             TNode::Map(entries) => {
+                if entries.is_empty() && actual.is_null() {
+                    self.fail(
+                        path,
+                        "expected a value to be present (`{}`), got null".to_string(),
+                        None,
+                        Some(Value::Null),
+                    );
+                }
                 for (key, child) in entries {
                     let len = path.len();
                     let projected = match &key.target {
@@ -392,6 +416,11 @@ impl Checker {
                                         continue;
                                     }
                                 },
+                                Value::Null => {
+                                    self.fail(path, "field not found".to_string(), None, None);
+                                    path.truncate(len);
+                                    continue;
+                                }
                                 other => {
                                     self.fail(
                                         path,

@@ -74,7 +74,17 @@ fn matches(#[case] yaml: &str) {
     "metadata.labels.tier",
     "field not found"
 )]
-#[case::string_vs_number("spec:\n  replicas: \"2\"\n", "spec.replicas", "expected \"2\", got 2")]
+#[case::string_vs_number(
+    "spec:\n  replicas: \"2\"\n",
+    "spec.replicas",
+    "expected \"2\", got 2 (number)"
+)]
+#[case::presence_of_null("spec:\n  paused: {}\n", "spec.paused", "field not found")]
+#[case::under_null(
+    "status:\n  (conditions):\n    x: 1\n",
+    "status.conditions.x",
+    "field not found"
+)]
 #[case::array_length(
     "spec:\n  template:\n    spec:\n      containers:\n      - name: app\n",
     "spec.template.spec.containers",
@@ -237,4 +247,11 @@ fn template_with_uses_the_current_value() {
     let t = tree("name: (metadata.name)\nns: ($namespace)\n");
     let v = template_with(&t, &deployment(), &scope()).unwrap();
     assert_eq!(v, json!({"name": "web", "ns": "ns-1"}));
+}
+
+#[test]
+fn presence_rejects_null() {
+    let t = tree("spec:\n  paused: {}\n");
+    let m = check(&t, &json!({"spec": {"paused": null}}), &Bindings::new()).unwrap_err();
+    assert!(m.errors[0].message.contains("got null"), "{m}");
 }

@@ -201,7 +201,7 @@ fn rewrite_bindings(source: &str) -> Result<(String, Vec<(usize, usize)>, Vec<St
                 while j < chars.len() && (chars[j].is_ascii_alphanumeric() || chars[j] == '_') {
                     j += 1;
                 }
-                if j == i + 1 || chars[i + 1].is_ascii_digit() {
+                if j == i + 1 {
                     return Err(ExprError::Parse {
                         offset: start,
                         message: "`$` must be followed by a binding name, as in `$namespace`"

@@ -43,8 +43,8 @@ mod validate;
 
 pub use duration::{format_duration, parse_duration};
 pub use load::{
-    CHAINSAW_API_VERSION, KANON_API_VERSION, SCENARIO_FILE_NAMES, is_binding_name, load,
-    load_documents, load_file, parse_str,
+    CHAINSAW_API_VERSION, KANON_API_VERSION, RESERVED_BINDINGS, SCENARIO_FILE_NAMES,
+    is_binding_name, load, load_documents, load_file, parse_str,
 };
 pub use location::{Location, ParseError};
 pub use model::*;

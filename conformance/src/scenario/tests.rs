@@ -405,6 +405,8 @@ fn kanon_scenarios_with_additions() {
     5
 )]
 #[case("  deletionPropagationPolicy: All\n", 6, 30)]
+#[case("  bindings:\n  - name: namespace\n    value: x\n", 7, 11)]
+#[case("  bindings:\n  - name: (a.)\n    value: x\n", 7, 11)]
 fn spec_level_errors(#[case] extra: &str, #[case] line: u32, #[case] column: u32) {
     let text = format!(
         "apiVersion: kanon.dev/v1alpha1\nkind: Scenario\nmetadata:\n  name: x\nspec:\n{extra}  steps:\n  - try:\n    - sleep:\n        duration: 1s\n"

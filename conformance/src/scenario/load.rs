@@ -394,7 +394,15 @@ impl Cx {
         }
         let joined = self.base.join(text);
         if text.contains(['*', '?', '[']) {
-            let pattern = joined.to_string_lossy().to_string();
+            let pattern = if Path::new(text).is_absolute() {
+                text.to_string()
+            } else {
+                // The scenario's own folder may contain glob metacharacters: escape it.
+                Path::new(&glob::Pattern::escape(&self.base.to_string_lossy()))
+                    .join(text)
+                    .to_string_lossy()
+                    .to_string()
+            };
             match glob::glob(&pattern) {
                 Ok(paths) => {
                     let mut found: Vec<PathBuf> = paths.flatten().filter(|p| p.is_file()).collect();

@@ -442,3 +442,25 @@ fn quoted_expression_errors_point_inside_the_quotes() {
     // `"(b ==)"` starts at column 14; the text at 15; the error (end of input) at 15 + 1 + 4.
     assert_eq!((errors[0].line, errors[0].column), (10, 20), "{errors:?}");
 }
+
+#[test]
+fn globs_work_under_folders_with_metacharacters() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("odd[1]");
+    std::fs::create_dir_all(dir.join("res")).unwrap();
+    std::fs::write(
+        dir.join("res/a.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("scenario.yaml"),
+        "apiVersion: kanon.dev/v1alpha1\nkind: Scenario\nmetadata:\n  name: odd\nspec:\n  steps:\n  - try:\n    - apply:\n        file: res/*.yaml\n",
+    )
+    .unwrap();
+    let scenarios = load(tmp.path()).unwrap();
+    let Operation::Apply(apply) = &scenarios[0].steps[0].try_[0].operation else {
+        panic!("not apply")
+    };
+    assert_eq!(apply.resources.len(), 1);
+}

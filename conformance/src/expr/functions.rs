@@ -1,7 +1,8 @@
 //! kanon's JMESPath functions on top of the standard ones: Chainsaw's common string,
 //! encoding and parsing helpers, `$name` lookup, and the `x_k8s_*` cluster functions.
 
-use std::sync::Arc;
+use std::cell::RefCell;
+use std::sync::{Arc, LazyLock};
 
 use base64::Engine as _;
 use jmespath::functions::{ArgumentType, CustomFunction, Signature};
@@ -102,20 +103,47 @@ fn string_fn(
     );
 }
 
-/// A runtime with the standard functions, kanon's extras, and `bindings` reachable.
-pub(crate) fn runtime(bindings: &Bindings) -> Runtime {
+thread_local! {
+    /// The bindings of the evaluation running on this thread (evaluation is synchronous).
+    static CURRENT: RefCell<Option<Bindings>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with `bindings` visible to `$name` lookups and `x_k8s_*` functions.
+pub(crate) fn with_bindings<R>(bindings: &Bindings, f: impl FnOnce() -> R) -> R {
+    let previous = CURRENT.with(|c| c.replace(Some(bindings.clone())));
+    let result = f();
+    CURRENT.with(|c| *c.borrow_mut() = previous);
+    result
+}
+
+fn current_binding(name: &str) -> Option<Value> {
+    CURRENT.with(|c| c.borrow().as_ref().and_then(|b| b.get(name).cloned()))
+}
+
+fn current_cluster() -> Option<Arc<dyn ClusterLookup>> {
+    CURRENT.with(|c| c.borrow().as_ref().and_then(|b| b.cluster().cloned()))
+}
+
+static RUNTIME: LazyLock<Runtime> = LazyLock::new(build_runtime);
+
+/// The shared runtime: standard functions plus kanon's; bindings are read from the
+/// evaluation in progress on the current thread (see [`with_bindings`]).
+pub(crate) fn runtime() -> &'static Runtime {
+    &RUNTIME
+}
+
+fn build_runtime() -> Runtime {
     let mut rt = Runtime::new();
     rt.register_builtin_functions();
 
-    let b = bindings.clone();
     rt.register_function(
         VAR_FN,
         Box::new(CustomFunction::new(
             Signature::new(vec![ArgumentType::String], None),
             Box::new(move |args: &[Rcvar], ctx: &mut Context<'_>| {
                 let name = string_arg(args, 0);
-                match b.get(&name) {
-                    Some(v) => to_var(ctx, v.clone()),
+                match current_binding(&name) {
+                    Some(v) => to_var(ctx, v),
                     None => Err(fail(ctx, format!("binding `${name}` is not defined"))),
                 }
             }),
@@ -202,8 +230,7 @@ pub(crate) fn runtime(bindings: &Bindings) -> Runtime {
     );
 
     register_extras(&mut rt);
-    let cluster = bindings.cluster().cloned();
-    register_k8s(&mut rt, cluster);
+    register_k8s(&mut rt);
     rt
 }
 
@@ -353,20 +380,19 @@ fn no_cluster(ctx: &Context<'_>, name: &str) -> JmespathError {
     )
 }
 
-fn register_k8s(rt: &mut Runtime, cluster: Option<Arc<dyn ClusterLookup>>) {
+fn register_k8s(rt: &mut Runtime) {
     let any_and_strings = |n: usize| {
         let mut v = vec![ArgumentType::Any];
         v.extend(std::iter::repeat_n(ArgumentType::String, n));
         Signature::new(v, None)
     };
 
-    let c = cluster.clone();
     rt.register_function(
         "x_k8s_get",
         Box::new(CustomFunction::new(
             any_and_strings(4),
             Box::new(move |args: &[Rcvar], ctx: &mut Context<'_>| {
-                let c = c.as_ref().ok_or_else(|| no_cluster(ctx, "x_k8s_get"))?;
+                let c = current_cluster().ok_or_else(|| no_cluster(ctx, "x_k8s_get"))?;
                 let (av, kind, ns, name) = (
                     string_arg(args, 1),
                     string_arg(args, 2),
@@ -385,13 +411,12 @@ fn register_k8s(rt: &mut Runtime, cluster: Option<Arc<dyn ClusterLookup>>) {
         )),
     );
 
-    let c = cluster.clone();
     rt.register_function(
         "x_k8s_exists",
         Box::new(CustomFunction::new(
             any_and_strings(4),
             Box::new(move |args: &[Rcvar], ctx: &mut Context<'_>| {
-                let c = c.as_ref().ok_or_else(|| no_cluster(ctx, "x_k8s_exists"))?;
+                let c = current_cluster().ok_or_else(|| no_cluster(ctx, "x_k8s_exists"))?;
                 c.get(
                     &string_arg(args, 1),
                     &string_arg(args, 2),
@@ -404,13 +429,12 @@ fn register_k8s(rt: &mut Runtime, cluster: Option<Arc<dyn ClusterLookup>>) {
         )),
     );
 
-    let c = cluster;
     rt.register_function(
         "x_k8s_list",
         Box::new(CustomFunction::new(
             any_and_strings(3),
             Box::new(move |args: &[Rcvar], ctx: &mut Context<'_>| {
-                let c = c.as_ref().ok_or_else(|| no_cluster(ctx, "x_k8s_list"))?;
+                let c = current_cluster().ok_or_else(|| no_cluster(ctx, "x_k8s_list"))?;
                 let items = c
                     .list(
                         &string_arg(args, 1),

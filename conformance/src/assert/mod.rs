@@ -31,6 +31,26 @@
 //! unified diff of the expected tree against the actual object pruned to the asserted
 //! fields, rendered as YAML.
 //!
+//! ```
+//! use kanon::assert::{check, Tree};
+//! use kanon::expr::Bindings;
+//! use serde_json::json;
+//!
+//! let tree = Tree::from_json(&json!({
+//!     "metadata": {"namespace": "($namespace)"},
+//!     "spec": {"~.(containers)": {"(image != null)": true}, "replicas": 3}
+//! }))
+//! .unwrap();
+//! let actual = json!({
+//!     "metadata": {"name": "web", "namespace": "ns-1"},
+//!     "spec": {"containers": [{"image": "nginx"}], "replicas": 2}
+//! });
+//! let bindings = Bindings::new().with("namespace", json!("ns-1"));
+//! let mismatch = check(&tree, &actual, &bindings).unwrap_err();
+//! assert_eq!(mismatch.errors[0].to_string(), "spec.replicas: expected 3, got 2");
+//! assert!(mismatch.diff.contains("-  replicas: 3\n+  replicas: 2"));
+//! ```
+//!
 //! [`template`] renders a resource for apply/create: `(expr)` string values are replaced by
 //! their value (evaluated with `@` = null) and `\escaped\` strings unescaped.
 #![warn(missing_docs)]

@@ -464,3 +464,19 @@ fn globs_work_under_folders_with_metacharacters() {
     };
     assert_eq!(apply.resources.len(), 1);
 }
+
+#[test]
+fn operations_iterates_every_block() {
+    let s = chainsaw("try-catch-finally");
+    let blocks: Vec<_> = s
+        .operations()
+        .map(|(b, o)| (b, o.operation.name()))
+        .collect();
+    assert_eq!(blocks.len(), 10);
+    assert_eq!(blocks[0], (Block::Try, "apply"));
+    assert_eq!(blocks[9], (Block::ScenarioCatch, "events"));
+    let b = chainsaw("bindings-outputs");
+    let (_, apply) = b.operations().next().unwrap();
+    assert_eq!(apply.operation.outputs().len(), 1);
+    assert!(apply.operation.bindings().is_empty());
+}

@@ -15,7 +15,8 @@
 //!   value must be an array (or a map) and the child is checked against every element,
 //!   with `$i` bound to the index (or key). An empty array passes.
 //! - **`->name` keys** (`(metadata.name)->name`, `spec->s`): bind the projected value
-//!   as `$name` for the subtree; such bindings are also exported in [`Outcome`].
+//!   as `$name` for the subtree and the keys that follow it in the same map (in source
+//!   order); such bindings are also exported in [`Outcome`].
 //! - **escaping**: `\(foo)\` is the literal key (or value) `(foo)`.
 //! - **array**: the actual value must be an array of the same length, compared
 //!   element-wise (use `~` or a filter projection to compare a subset).
@@ -422,7 +423,10 @@ impl Checker {
                         Some(Value::Null),
                     );
                 }
+                // A `->name` binding is visible in its subtree and in the following keys.
+                let mut siblings = b.clone();
                 for (key, child) in entries {
+                    let b = &siblings.clone();
                     let len = path.len();
                     let projected = match &key.target {
                         Target::Literal(name) => {
@@ -479,6 +483,7 @@ impl Checker {
                     let mut scope = b.clone();
                     if let Some(name) = &key.binding {
                         scope = scope.with(name.clone(), projected.clone());
+                        siblings = siblings.with(name.clone(), projected.clone());
                         self.export(name, &projected);
                     }
                     match &key.foreach {

@@ -60,6 +60,9 @@ fn scope() -> Bindings {
 #[case::function("metadata:\n  (to_upper(name)): WEB\n")]
 #[case::at_root("(kind): Deployment\n")]
 #[case::null_expected_null("spec:\n  (paused): null\n")]
+#[case::binding_seen_by_later_siblings(
+    "spec:\n  template:\n    spec:\n      (containers[0].name)->first: app\n      (containers[?name == $first]):\n      - image: nginx:1.27\n"
+)]
 fn matches(#[case] yaml: &str) {
     let t = tree(yaml);
     if let Err(m) = check(&t, &deployment(), &scope()) {

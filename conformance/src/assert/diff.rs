@@ -73,7 +73,9 @@ fn prune(n: &TNode, actual: Option<&Value>, b: &Bindings) -> (Value, Option<Valu
                 Some(Value::Object(m)) => Some(m),
                 _ => None,
             };
+            let mut siblings = b.clone();
             for (key, child) in entries {
+                let b = &siblings.clone();
                 let (label, projected) = match &key.target {
                     Target::Literal(name) => (
                         if key.foreach.is_none() && key.binding.is_none() {
@@ -90,6 +92,7 @@ fn prune(n: &TNode, actual: Option<&Value>, b: &Bindings) -> (Value, Option<Valu
                 let mut scope = b.clone();
                 if let (Some(name), Some(p)) = (&key.binding, &projected) {
                     scope = scope.with(name.clone(), p.clone());
+                    siblings = siblings.with(name.clone(), p.clone());
                 }
                 if key.foreach.is_some() {
                     let pairs: Vec<(Value, Option<Value>)> = match &projected {

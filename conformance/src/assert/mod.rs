@@ -9,28 +9,52 @@
 //! - **map**: a partial match; every key must hold, extra actual fields are ignored.
 //!   A plain key must exist in the actual object (`field not found` otherwise). A
 //!   `(expr)` key projects: the expression is evaluated with `@` = the current actual
-//!   value, and its child is checked against the result. An empty map `{}` only
-//!   requires the field to be present.
+//!   value, and its child is checked against the result (which may be null). An empty
+//!   map `{}` only requires the field to be present and not null.
 //! - **`~` keys** (`~.(spec.containers)`, `~i.(items)`, `~.containers`): the projected
 //!   value must be an array (or a map) and the child is checked against every element,
 //!   with `$i` bound to the index (or key). An empty array passes.
 //! - **`->name` keys** (`(metadata.name)->name`, `spec->s`): bind the projected value
-//!   as `$name` for the subtree; such bindings are also exported in [`Outcome`].
+//!   as `$name` for the subtree and the keys that follow it in the same map (in source
+//!   order); such bindings are also exported in [`Outcome`].
 //! - **escaping**: `\(foo)\` is the literal key (or value) `(foo)`.
 //! - **array**: the actual value must be an array of the same length, compared
 //!   element-wise (use `~` or a filter projection to compare a subset).
 //! - **scalar**: `(expr)` values are evaluated with `@` = the actual value and the
 //!   result compared with the actual value; literals compare as Chainsaw does: numbers
 //!   numerically (`1` equals `1.0`), no conversion between strings, numbers and booleans,
-//!   `null` only equals `null`.
+//!   `null` only equals `null`. (Chainsaw reports a type mismatch as an internal error
+//!   that ends the operation at once; kanon reports it as an ordinary mismatch, naming
+//!   both types, and keeps waiting.)
 //!
 //! A failure ([`Mismatch`]) lists every failing field with its path
 //! (`spec.template.spec.containers[0].env[1].name`), the expected and actual values, and a
 //! unified diff of the expected tree against the actual object pruned to the asserted
 //! fields, rendered as YAML.
 //!
+//! ```
+//! use kanon::assert::{check, Tree};
+//! use kanon::expr::Bindings;
+//! use serde_json::json;
+//!
+//! let tree = Tree::from_json(&json!({
+//!     "metadata": {"namespace": "($namespace)"},
+//!     "spec": {"~.(containers)": {"(image != null)": true}, "replicas": 3}
+//! }))
+//! .unwrap();
+//! let actual = json!({
+//!     "metadata": {"name": "web", "namespace": "ns-1"},
+//!     "spec": {"containers": [{"image": "nginx"}], "replicas": 2}
+//! });
+//! let bindings = Bindings::new().with("namespace", json!("ns-1"));
+//! let mismatch = check(&tree, &actual, &bindings).unwrap_err();
+//! assert_eq!(mismatch.errors[0].to_string(), "spec.replicas: expected 3, got 2");
+//! assert!(mismatch.diff.contains("-  replicas: 3\n+  replicas: 2"));
+//! ```
+//!
 //! [`template`] renders a resource for apply/create: `(expr)` string values are replaced by
 //! their value (evaluated with `@` = null) and `\escaped\` strings unescaped.
+#![warn(missing_docs)]
 
 mod diff;
 pub mod syntax;
@@ -186,10 +210,20 @@ pub struct TemplateError {
 /// Renders a resource: `(expr)` string values become their value (with `@` = null and
 /// `bindings`), `\escaped\` strings are unescaped, everything else is kept.
 pub fn template(tree: &Tree, bindings: &Bindings) -> Result<Value, TemplateError> {
-    fn go(n: &TNode, path: &mut String, b: &Bindings) -> Result<Value, TemplateError> {
+    template_with(tree, &Value::Null, bindings)
+}
+
+/// Like [`template`], with `@` = `current` in expressions: used for binding and output
+/// values (`value: (metadata.name)` evaluated against an operation's outcome).
+pub fn template_with(
+    tree: &Tree,
+    current: &Value,
+    bindings: &Bindings,
+) -> Result<Value, TemplateError> {
+    fn go(n: &TNode, path: &mut String, cur: &Value, b: &Bindings) -> Result<Value, TemplateError> {
         Ok(match n {
             TNode::Literal(v) => v.clone(),
-            TNode::Expr(e, _) => e.evaluate(&Value::Null, b).map_err(|err| TemplateError {
+            TNode::Expr(e, _) => e.evaluate(cur, b).map_err(|err| TemplateError {
                 path: path.clone(),
                 message: err.to_string(),
             })?,
@@ -198,7 +232,7 @@ pub fn template(tree: &Tree, bindings: &Bindings) -> Result<Value, TemplateError
                 for (i, item) in items.iter().enumerate() {
                     let len = path.len();
                     path.push_str(&format!("[{i}]"));
-                    out.push(go(item, path, b)?);
+                    out.push(go(item, path, cur, b)?);
                     path.truncate(len);
                 }
                 Value::Array(out)
@@ -214,14 +248,14 @@ pub fn template(tree: &Tree, bindings: &Bindings) -> Result<Value, TemplateError
                     };
                     let len = path.len();
                     push_key(path, &name);
-                    out.insert(name, go(v, path, b)?);
+                    out.insert(name, go(v, path, cur, b)?);
                     path.truncate(len);
                 }
                 Value::Object(out)
             }
         })
     }
-    go(&tree.root, &mut String::new(), bindings)
+    go(&tree.root, &mut String::new(), current, bindings)
 }
 
 fn push_key(path: &mut String, key: &str) {
@@ -236,6 +270,16 @@ pub(crate) fn show(v: &Value) -> String {
     match v {
         Value::String(s) => format!("{s:?}"),
         other => other.to_string(),
+    }
+}
+
+/// `show(actual)`, with its type added when it differs from the expected value's type
+/// (a string `"2"` against a number `2` looks alike otherwise).
+fn show_vs(actual: &Value, expected: &Value) -> String {
+    if type_name(actual) == type_name(expected) {
+        show(actual)
+    } else {
+        format!("{} ({})", show(actual), type_name(actual))
     }
 }
 
@@ -313,7 +357,11 @@ impl Checker {
                 if !values_match(expected, actual) {
                     self.fail(
                         path,
-                        format!("expected {}, got {}", show(expected), show(actual)),
+                        format!(
+                            "expected {}, got {}",
+                            show(expected),
+                            show_vs(actual, expected)
+                        ),
                         Some(expected.clone()),
                         Some(actual.clone()),
                     );
@@ -327,7 +375,7 @@ impl Checker {
                             format!(
                                 "expected {} (from {text}), got {}",
                                 show(&expected),
-                                show(actual)
+                                show_vs(actual, &expected)
                             ),
                             Some(expected),
                             Some(actual.clone()),
@@ -367,7 +415,18 @@ impl Checker {
                 }
             }
             TNode::Map(entries) => {
+                if entries.is_empty() && actual.is_null() {
+                    self.fail(
+                        path,
+                        "expected a value to be present (`{}`), got null".to_string(),
+                        None,
+                        Some(Value::Null),
+                    );
+                }
+                // A `->name` binding is visible in its subtree and in the following keys.
+                let mut siblings = b.clone();
                 for (key, child) in entries {
+                    let b = &siblings.clone();
                     let len = path.len();
                     let projected = match &key.target {
                         Target::Literal(name) => {
@@ -381,6 +440,11 @@ impl Checker {
                                         continue;
                                     }
                                 },
+                                Value::Null => {
+                                    self.fail(path, "field not found".to_string(), None, None);
+                                    path.truncate(len);
+                                    continue;
+                                }
                                 other => {
                                     self.fail(
                                         path,
@@ -419,6 +483,7 @@ impl Checker {
                     let mut scope = b.clone();
                     if let Some(name) = &key.binding {
                         scope = scope.with(name.clone(), projected.clone());
+                        siblings = siblings.with(name.clone(), projected.clone());
                         self.export(name, &projected);
                     }
                     match &key.foreach {

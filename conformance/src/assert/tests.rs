@@ -60,6 +60,9 @@ fn scope() -> Bindings {
 #[case::function("metadata:\n  (to_upper(name)): WEB\n")]
 #[case::at_root("(kind): Deployment\n")]
 #[case::null_expected_null("spec:\n  (paused): null\n")]
+#[case::binding_seen_by_later_siblings(
+    "spec:\n  template:\n    spec:\n      (containers[0].name)->first: app\n      (containers[?name == $first]):\n      - image: nginx:1.27\n"
+)]
 fn matches(#[case] yaml: &str) {
     let t = tree(yaml);
     if let Err(m) = check(&t, &deployment(), &scope()) {
@@ -74,7 +77,17 @@ fn matches(#[case] yaml: &str) {
     "metadata.labels.tier",
     "field not found"
 )]
-#[case::string_vs_number("spec:\n  replicas: \"2\"\n", "spec.replicas", "expected \"2\", got 2")]
+#[case::string_vs_number(
+    "spec:\n  replicas: \"2\"\n",
+    "spec.replicas",
+    "expected \"2\", got 2 (number)"
+)]
+#[case::presence_of_null("spec:\n  paused: {}\n", "spec.paused", "field not found")]
+#[case::under_null(
+    "status:\n  (conditions):\n    x: 1\n",
+    "status.conditions.x",
+    "field not found"
+)]
 #[case::array_length(
     "spec:\n  template:\n    spec:\n      containers:\n      - name: app\n",
     "spec.template.spec.containers",
@@ -230,4 +243,18 @@ fn compile_errors_are_positioned(#[case] yaml: &str, #[case] line: u32, #[case] 
 #[case(json!(u64::MAX), json!(u64::MAX), true)]
 fn scalar_semantics(#[case] e: Value, #[case] a: Value, #[case] eq: bool) {
     assert_eq!(scalars_equal(&e, &a), eq);
+}
+
+#[test]
+fn template_with_uses_the_current_value() {
+    let t = tree("name: (metadata.name)\nns: ($namespace)\n");
+    let v = template_with(&t, &deployment(), &scope()).unwrap();
+    assert_eq!(v, json!({"name": "web", "ns": "ns-1"}));
+}
+
+#[test]
+fn presence_rejects_null() {
+    let t = tree("spec:\n  paused: {}\n");
+    let m = check(&t, &json!({"spec": {"paused": null}}), &Bindings::new()).unwrap_err();
+    assert!(m.errors[0].message.contains("got null"), "{m}");
 }

@@ -31,12 +31,17 @@ impl Bindings {
         Self::default()
     }
 
-    /// A child scope where `$name` is `value` (names are given without the `$`).
+    /// A child scope where `$name` is `value` (`name` with or without the `$`).
     #[must_use]
     pub fn with(&self, name: impl Into<String>, value: Value) -> Self {
+        let name: String = name.into();
+        let name = match name.strip_prefix('$') {
+            Some(bare) => bare.to_string(),
+            None => name,
+        };
         Self {
             head: Some(Arc::new(Entry {
-                name: name.into(),
+                name,
                 value,
                 parent: self.head.clone(),
             })),
@@ -58,8 +63,9 @@ impl Bindings {
         self.cluster.as_ref()
     }
 
-    /// The innermost value bound to `name` (without the `$`).
+    /// The innermost value bound to `name` (with or without the `$`).
     pub fn get(&self, name: &str) -> Option<&Value> {
+        let name = name.strip_prefix('$').unwrap_or(name);
         let mut cur = self.head.as_deref();
         while let Some(e) = cur {
             if e.name == name {
@@ -123,6 +129,11 @@ mod tests {
         assert_eq!(child.get("b"), Some(&json!(2)));
         assert_eq!(root.get("a"), Some(&json!(1)));
         assert_eq!(root.get("zz"), None);
+        assert_eq!(root.get("$a"), Some(&json!(1)));
+        assert_eq!(
+            Bindings::new().with("$x", json!(3)).get("x"),
+            Some(&json!(3))
+        );
         assert_eq!(child.added_since(&root), vec![("a".to_string(), json!(10))]);
         assert_eq!(child.to_map().len(), 2);
     }

@@ -1,7 +1,8 @@
 //! kanon's JMESPath functions on top of the standard ones: Chainsaw's common string,
 //! encoding and parsing helpers, `$name` lookup, and the `x_k8s_*` cluster functions.
 
-use std::sync::Arc;
+use std::cell::RefCell;
+use std::sync::{Arc, LazyLock};
 
 use base64::Engine as _;
 use jmespath::functions::{ArgumentType, CustomFunction, Signature};
@@ -47,6 +48,24 @@ pub const EXTRA_FUNCTIONS: &[&str] = &[
     "x_k8s_get",
     "x_k8s_list",
     "x_k8s_exists",
+    "upper",
+    "lower",
+    "trim",
+    "trim_left",
+    "trim_right",
+    "trim_prefix",
+    "replace_all",
+    "equal_fold",
+    "truncate",
+    "as_string",
+    "to_boolean",
+    "json_parse",
+    "lookup",
+    "add",
+    "subtract",
+    "multiply",
+    "divide",
+    "modulo",
 ];
 
 fn fail(ctx: &Context<'_>, message: impl Into<String>) -> JmespathError {
@@ -84,20 +103,47 @@ fn string_fn(
     );
 }
 
-/// A runtime with the standard functions, kanon's extras, and `bindings` reachable.
-pub(crate) fn runtime(bindings: &Bindings) -> Runtime {
+thread_local! {
+    /// The bindings of the evaluation running on this thread (evaluation is synchronous).
+    static CURRENT: RefCell<Option<Bindings>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with `bindings` visible to `$name` lookups and `x_k8s_*` functions.
+pub(crate) fn with_bindings<R>(bindings: &Bindings, f: impl FnOnce() -> R) -> R {
+    let previous = CURRENT.with(|c| c.replace(Some(bindings.clone())));
+    let result = f();
+    CURRENT.with(|c| *c.borrow_mut() = previous);
+    result
+}
+
+fn current_binding(name: &str) -> Option<Value> {
+    CURRENT.with(|c| c.borrow().as_ref().and_then(|b| b.get(name).cloned()))
+}
+
+fn current_cluster() -> Option<Arc<dyn ClusterLookup>> {
+    CURRENT.with(|c| c.borrow().as_ref().and_then(|b| b.cluster().cloned()))
+}
+
+static RUNTIME: LazyLock<Runtime> = LazyLock::new(build_runtime);
+
+/// The shared runtime: standard functions plus kanon's; bindings are read from the
+/// evaluation in progress on the current thread (see [`with_bindings`]).
+pub(crate) fn runtime() -> &'static Runtime {
+    &RUNTIME
+}
+
+fn build_runtime() -> Runtime {
     let mut rt = Runtime::new();
     rt.register_builtin_functions();
 
-    let b = bindings.clone();
     rt.register_function(
         VAR_FN,
         Box::new(CustomFunction::new(
             Signature::new(vec![ArgumentType::String], None),
             Box::new(move |args: &[Rcvar], ctx: &mut Context<'_>| {
                 let name = string_arg(args, 0);
-                match b.get(&name) {
-                    Some(v) => to_var(ctx, v.clone()),
+                match current_binding(&name) {
+                    Some(v) => to_var(ctx, v),
                     None => Err(fail(ctx, format!("binding `${name}` is not defined"))),
                 }
             }),
@@ -183,9 +229,148 @@ pub(crate) fn runtime(bindings: &Bindings) -> Runtime {
         )),
     );
 
-    let cluster = bindings.cluster().cloned();
-    register_k8s(&mut rt, cluster);
+    register_extras(&mut rt);
+    register_k8s(&mut rt);
     rt
+}
+
+fn reg(
+    rt: &mut Runtime,
+    name: &str,
+    args: Vec<ArgumentType>,
+    f: impl Fn(&[Rcvar], &mut Context<'_>) -> Result<Rcvar, JmespathError> + Send + Sync + 'static,
+) {
+    rt.register_function(
+        name,
+        Box::new(CustomFunction::new(Signature::new(args, None), Box::new(f))),
+    );
+}
+
+fn string(s: String) -> Result<Rcvar, JmespathError> {
+    Ok(Rcvar::new(Variable::String(s)))
+}
+
+fn number(ctx: &Context<'_>, v: f64) -> Result<Rcvar, JmespathError> {
+    let n = if v.fract() == 0.0 && v.abs() < 9.0e15 {
+        serde_json::Number::from(v as i64)
+    } else {
+        serde_json::Number::from_f64(v)
+            .ok_or_else(|| fail(ctx, "arithmetic result is not a finite number"))?
+    };
+    Ok(Rcvar::new(Variable::Number(n)))
+}
+
+fn register_extras(rt: &mut Runtime) {
+    use ArgumentType as T;
+    string_fn(rt, "upper", |s| Ok(s.to_uppercase()));
+    string_fn(rt, "lower", |s| Ok(s.to_lowercase()));
+    reg(rt, "trim", vec![T::String, T::String], |a, _| {
+        let cut = string_arg(a, 1);
+        string(
+            string_arg(a, 0)
+                .trim_matches(|c| cut.contains(c))
+                .to_string(),
+        )
+    });
+    reg(rt, "trim_left", vec![T::String, T::String], |a, _| {
+        let cut = string_arg(a, 1);
+        string(
+            string_arg(a, 0)
+                .trim_start_matches(|c| cut.contains(c))
+                .to_string(),
+        )
+    });
+    reg(rt, "trim_right", vec![T::String, T::String], |a, _| {
+        let cut = string_arg(a, 1);
+        string(
+            string_arg(a, 0)
+                .trim_end_matches(|c| cut.contains(c))
+                .to_string(),
+        )
+    });
+    reg(rt, "trim_prefix", vec![T::String, T::String], |a, _| {
+        let s = string_arg(a, 0);
+        let p = string_arg(a, 1);
+        string(s.strip_prefix(p.as_str()).unwrap_or(&s).to_string())
+    });
+    reg(
+        rt,
+        "replace_all",
+        vec![T::String, T::String, T::String],
+        |a, _| string(string_arg(a, 0).replace(&string_arg(a, 1), &string_arg(a, 2))),
+    );
+    reg(rt, "equal_fold", vec![T::String, T::String], |a, _| {
+        Ok(Rcvar::new(Variable::Bool(
+            string_arg(a, 0).to_lowercase() == string_arg(a, 1).to_lowercase(),
+        )))
+    });
+    reg(rt, "truncate", vec![T::String, T::Number], |a, _| {
+        let n = a.get(1).and_then(|v| v.as_number()).unwrap_or(0.0).max(0.0) as usize;
+        string(string_arg(a, 0).chars().take(n).collect())
+    });
+    reg(rt, "as_string", vec![T::Any], |a, _| {
+        Ok(Rcvar::new(match a.first().and_then(|v| v.as_string()) {
+            Some(s) => Variable::String(s.clone()),
+            None => Variable::Null,
+        }))
+    });
+    reg(
+        rt,
+        "to_boolean",
+        vec![T::String],
+        |a, ctx| match string_arg(a, 0).to_lowercase().as_str() {
+            "true" => Ok(Rcvar::new(Variable::Bool(true))),
+            "false" => Ok(Rcvar::new(Variable::Bool(false))),
+            other => Err(fail(
+                ctx,
+                format!("to_boolean: {other:?} is neither true nor false"),
+            )),
+        },
+    );
+    reg(rt, "json_parse", vec![T::String], |a, ctx| {
+        let v: Value = serde_json::from_str(&string_arg(a, 0))
+            .map_err(|e| fail(ctx, format!("json_parse: {e}")))?;
+        to_var(ctx, v)
+    });
+    reg(
+        rt,
+        "lookup",
+        vec![
+            T::Union(vec![T::Object, T::Array]),
+            T::Union(vec![T::String, T::Number]),
+        ],
+        |a, _| {
+            let (Some(subject), Some(key)) = (a.first(), a.get(1)) else {
+                return Ok(Rcvar::new(Variable::Null));
+            };
+            let found = match (subject.as_object(), subject.as_array()) {
+                (Some(map), _) => key.as_string().and_then(|k| map.get(k)).cloned(),
+                (_, Some(items)) => key
+                    .as_number()
+                    .filter(|n| *n >= 0.0 && n.fract() == 0.0)
+                    .and_then(|n| items.get(n as usize))
+                    .cloned(),
+                _ => None,
+            };
+            Ok(found.unwrap_or_else(|| Rcvar::new(Variable::Null)))
+        },
+    );
+    for (name, op) in [
+        ("add", (|x, y| x + y) as fn(f64, f64) -> f64),
+        ("subtract", |x, y| x - y),
+        ("multiply", |x, y| x * y),
+        ("divide", |x, y| x / y),
+        ("modulo", |x, y| x % y),
+    ] {
+        reg(rt, name, vec![T::Number, T::Number], move |a, ctx| {
+            let x = a.first().and_then(|v| v.as_number()).unwrap_or(0.0);
+            let y = a.get(1).and_then(|v| v.as_number()).unwrap_or(0.0);
+            if (name == "divide" || name == "modulo") && y == 0.0 {
+                return Err(fail(ctx, format!("{name}: division by zero")));
+            }
+            number(ctx, op(x, y))
+        });
+    }
 }
 
 fn no_cluster(ctx: &Context<'_>, name: &str) -> JmespathError {
@@ -195,20 +380,19 @@ fn no_cluster(ctx: &Context<'_>, name: &str) -> JmespathError {
     )
 }
 
-fn register_k8s(rt: &mut Runtime, cluster: Option<Arc<dyn ClusterLookup>>) {
+fn register_k8s(rt: &mut Runtime) {
     let any_and_strings = |n: usize| {
         let mut v = vec![ArgumentType::Any];
         v.extend(std::iter::repeat_n(ArgumentType::String, n));
         Signature::new(v, None)
     };
 
-    let c = cluster.clone();
     rt.register_function(
         "x_k8s_get",
         Box::new(CustomFunction::new(
             any_and_strings(4),
             Box::new(move |args: &[Rcvar], ctx: &mut Context<'_>| {
-                let c = c.as_ref().ok_or_else(|| no_cluster(ctx, "x_k8s_get"))?;
+                let c = current_cluster().ok_or_else(|| no_cluster(ctx, "x_k8s_get"))?;
                 let (av, kind, ns, name) = (
                     string_arg(args, 1),
                     string_arg(args, 2),
@@ -227,13 +411,12 @@ fn register_k8s(rt: &mut Runtime, cluster: Option<Arc<dyn ClusterLookup>>) {
         )),
     );
 
-    let c = cluster.clone();
     rt.register_function(
         "x_k8s_exists",
         Box::new(CustomFunction::new(
             any_and_strings(4),
             Box::new(move |args: &[Rcvar], ctx: &mut Context<'_>| {
-                let c = c.as_ref().ok_or_else(|| no_cluster(ctx, "x_k8s_exists"))?;
+                let c = current_cluster().ok_or_else(|| no_cluster(ctx, "x_k8s_exists"))?;
                 c.get(
                     &string_arg(args, 1),
                     &string_arg(args, 2),
@@ -246,13 +429,12 @@ fn register_k8s(rt: &mut Runtime, cluster: Option<Arc<dyn ClusterLookup>>) {
         )),
     );
 
-    let c = cluster;
     rt.register_function(
         "x_k8s_list",
         Box::new(CustomFunction::new(
             any_and_strings(3),
             Box::new(move |args: &[Rcvar], ctx: &mut Context<'_>| {
-                let c = c.as_ref().ok_or_else(|| no_cluster(ctx, "x_k8s_list"))?;
+                let c = current_cluster().ok_or_else(|| no_cluster(ctx, "x_k8s_list"))?;
                 let items = c
                     .list(
                         &string_arg(args, 1),

@@ -12,12 +12,18 @@
 //! - Functions: the JMESPath standard library (`length`, `contains`, `join`, `keys`,
 //!   `sort_by`...) plus [`functions::EXTRA_FUNCTIONS`]: `env`, `base64_decode`,
 //!   `base64_encode`, `to_upper`, `to_lower`, `trim_space`, `split`, `concat`,
-//!   `parse_json`, `parse_yaml`, and `x_k8s_get($client, apiVersion, kind, namespace,
+//!   `parse_json`, `parse_yaml`, `upper`, `lower`, `trim*`, `replace_all`, `equal_fold`,
+//!   `truncate`, `as_string`, `to_boolean`, `json_parse`, `lookup`, number arithmetic
+//!   (`add`, `subtract`, `multiply`, `divide`, `modulo`), and
+//!   `x_k8s_get($client, apiVersion, kind, namespace,
 //!   name)`, `x_k8s_list($client, apiVersion, kind, namespace)`, `x_k8s_exists(...)`,
 //!   which call the [`ClusterLookup`] attached to the bindings
 //!   ([`Bindings::with_cluster`]); the first argument is accepted for Chainsaw
 //!   compatibility and ignored.
-//! - Not supported (yet): JMESPath-community arithmetic operators and `let`, CEL.
+//! - Not supported (yet): JMESPath-community arithmetic operators (`+`, `-`...) and `let`,
+//!   quantity/duration arithmetic, the time_*, regex, semver, x509 functions,
+//!   `x_k8s_resource_exists`, `x_k8s_server_version`, `x_metrics_decode`, and CEL.
+#![warn(missing_docs)]
 
 mod bindings;
 pub mod functions;
@@ -53,6 +59,8 @@ pub struct Expression {
     ast: jmespath::ast::Ast,
     /// `(offset in rewritten, offset in source)` at each rewrite boundary.
     offsets: Vec<(usize, usize)>,
+    /// Names of the `$bindings` referenced, in order of first use.
+    bindings: Vec<String>,
 }
 
 impl fmt::Debug for Expression {
@@ -73,6 +81,12 @@ impl Expression {
         &self.source
     }
 
+    /// The binding names (without `$`) the expression references, in order of first
+    /// use: lets a linter report bindings used but never defined.
+    pub fn binding_names(&self) -> &[String] {
+        &self.bindings
+    }
+
     /// Evaluates against `data` (the current value, `@`) with `bindings`.
     pub fn evaluate(&self, data: &Value, bindings: &Bindings) -> Result<Value, ExprError> {
         evaluate(self, data, bindings)
@@ -91,12 +105,13 @@ impl Expression {
 
 /// Compiles `source` (without the surrounding parentheses of `(expr)` keys/values).
 pub fn compile(source: &str) -> Result<Expression, ExprError> {
-    let (rewritten, offsets) = rewrite_bindings(source)?;
+    let (rewritten, offsets, bindings) = rewrite_bindings(source)?;
     let mut expr = Expression {
         source: source.to_string(),
         rewritten,
         ast: jmespath::ast::Ast::Identity { offset: 0 },
         offsets,
+        bindings,
     };
     if expr.rewritten.trim().is_empty() {
         return Err(ExprError::Parse {
@@ -118,12 +133,13 @@ pub fn compile(source: &str) -> Result<Expression, ExprError> {
 
 /// Evaluates `expr` against `data` (`@`) with `bindings`.
 pub fn evaluate(expr: &Expression, data: &Value, bindings: &Bindings) -> Result<Value, ExprError> {
-    let runtime = functions::runtime(bindings);
     let var = jmespath::Variable::try_from(data.clone())
         .map_err(|e| ExprError::Eval(e.reason.to_string()))?;
-    let mut ctx = jmespath::Context::new(&expr.rewritten, &runtime);
-    let result = jmespath::interpret(&jmespath::Rcvar::new(var), &expr.ast, &mut ctx)
-        .map_err(|e| ExprError::Eval(e.reason.to_string()))?;
+    let mut ctx = jmespath::Context::new(&expr.rewritten, functions::runtime());
+    let result = functions::with_bindings(bindings, || {
+        jmespath::interpret(&jmespath::Rcvar::new(var), &expr.ast, &mut ctx)
+    })
+    .map_err(|e| ExprError::Eval(e.reason.to_string()))?;
     serde_json::to_value(&*result).map_err(|e| ExprError::Eval(e.to_string()))
 }
 
@@ -139,8 +155,10 @@ fn char_offset(s: &str, byte_offset: usize) -> usize {
 }
 
 /// Rewrites `$name` into `__kanon_binding('name')`, leaving string literals alone.
-/// Returns the new text (offsets in characters) and the offset map.
-fn rewrite_bindings(source: &str) -> Result<(String, Vec<(usize, usize)>), ExprError> {
+/// Returns the new text (offsets in characters), the offset map and the binding names.
+#[allow(clippy::type_complexity)]
+fn rewrite_bindings(source: &str) -> Result<(String, Vec<(usize, usize)>, Vec<String>), ExprError> {
+    let mut names: Vec<String> = Vec::new();
     let chars: Vec<char> = source.chars().collect();
     let mut out = String::with_capacity(source.len());
     let mut out_len = 0usize;
@@ -184,7 +202,7 @@ fn rewrite_bindings(source: &str) -> Result<(String, Vec<(usize, usize)>), ExprE
                 while j < chars.len() && (chars[j].is_ascii_alphanumeric() || chars[j] == '_') {
                     j += 1;
                 }
-                if j == i + 1 || chars[i + 1].is_ascii_digit() {
+                if j == i + 1 {
                     return Err(ExprError::Parse {
                         offset: start,
                         message: "`$` must be followed by a binding name, as in `$namespace`"
@@ -192,6 +210,9 @@ fn rewrite_bindings(source: &str) -> Result<(String, Vec<(usize, usize)>), ExprE
                     });
                 }
                 let name: String = chars[i + 1..j].iter().collect();
+                if !names.contains(&name) {
+                    names.push(name.clone());
+                }
                 offsets.push((out_len, start));
                 let call = format!("{}('{}')", functions::VAR_FN, name);
                 out_len += call.chars().count();
@@ -206,7 +227,7 @@ fn rewrite_bindings(source: &str) -> Result<(String, Vec<(usize, usize)>), ExprE
             }
         }
     }
-    Ok((out, offsets))
+    Ok((out, offsets, names))
 }
 
 #[cfg(test)]
@@ -250,6 +271,26 @@ mod tests {
     #[case("concat('a', 'b')", json!(null), json!("ab"))]
     #[case("env('KANON_SURELY_UNSET_VARIABLE')", json!(null), json!(null))]
     #[case("spec.replicas > `1`", json!({"spec": {"replicas": 2}}), json!(true))]
+    #[case("upper('a')", json!(null), json!("A"))]
+    #[case("lower('A')", json!(null), json!("a"))]
+    #[case("trim('--a--', '-')", json!(null), json!("a"))]
+    #[case("trim_left('--a--', '-')", json!(null), json!("a--"))]
+    #[case("trim_right('--a--', '-')", json!(null), json!("--a"))]
+    #[case("trim_prefix('v1.2', 'v')", json!(null), json!("1.2"))]
+    #[case("replace_all('a.b.c', '.', '-')", json!(null), json!("a-b-c"))]
+    #[case("equal_fold('Ab', 'aB')", json!(null), json!(true))]
+    #[case("truncate('abcdef', `3`)", json!(null), json!("abc"))]
+    #[case("as_string('x')", json!(null), json!("x"))]
+    #[case("as_string(`1`)", json!(null), json!(null))]
+    #[case("to_boolean('True')", json!(null), json!(true))]
+    #[case("json_parse('[1]')", json!(null), json!([1]))]
+    #[case("lookup(@, 'a')", json!({"a": 5}), json!(5))]
+    #[case("lookup(@, `1`)", json!([5, 6]), json!(6))]
+    #[case("add(`1`, `2`)", json!(null), json!(3))]
+    #[case("subtract(`1`, `2`)", json!(null), json!(-1))]
+    #[case("multiply(`1.5`, `2`)", json!(null), json!(3))]
+    #[case("divide(`1`, `4`)", json!(null), json!(0.25))]
+    #[case("modulo(`7`, `4`)", json!(null), json!(3))]
     fn evaluates(#[case] src: &str, #[case] data: Value, #[case] expected: Value) {
         assert_eq!(eval_str(src, &data, &b()).unwrap(), expected, "{src}");
     }
@@ -268,9 +309,20 @@ mod tests {
     }
 
     #[test]
+    fn lists_referenced_bindings() {
+        let e = compile("join('-', [$a, $values.x, $a, '$notone'])").unwrap();
+        assert_eq!(e.binding_names(), ["a", "values"]);
+    }
+
+    #[test]
     fn undefined_binding_is_an_evaluation_error() {
         let err = eval_str("$nope", &json!(null), &Bindings::new()).unwrap_err();
         assert!(err.to_string().contains("$nope"), "{err}");
+    }
+
+    #[test]
+    fn division_by_zero_is_an_error() {
+        assert!(eval_str("divide(`1`, `0`)", &json!(null), &Bindings::new()).is_err());
     }
 
     #[test]
@@ -350,5 +402,21 @@ mod tests {
                 json!(i)
             );
         }
+    }
+}
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod timing {
+    #[test]
+    #[ignore = "timing probe"]
+    fn evaluation_cost() {
+        let e = super::compile("metadata.name == $n").unwrap();
+        let b = super::Bindings::new().with("n", serde_json::json!("x"));
+        let v = serde_json::json!({"metadata": {"name": "x"}});
+        let start = std::time::Instant::now();
+        for _ in 0..1000 {
+            e.evaluate(&v, &b).unwrap();
+        }
+        println!("per evaluation: {:?}", start.elapsed() / 1000);
     }
 }

@@ -232,19 +232,41 @@ impl Cx {
     }
 
     fn bindings(&mut self, raw: Option<Vec<S<RawBinding>>>) -> Vec<Binding> {
+        self.named_values(raw, true)
+    }
+
+    fn env(&mut self, raw: Option<Vec<S<RawBinding>>>) -> Vec<Binding> {
+        self.named_values(raw, false)
+    }
+
+    fn check_name(&mut self, name: &S<String>, reserved_apply: bool, what: &str) {
+        let n = name.value.as_str();
+        if crate::assert::syntax::is_expression(n) {
+            if let Err(e) = crate::expr::compile(&n[1..n.len() - 1]) {
+                self.err(name, format!("invalid {what} name expression: {e}"));
+            }
+        } else if !is_binding_name(n) {
+            self.err(
+                name,
+                format!("invalid {what} name {n:?}: use letters, digits and underscores only"),
+            );
+        } else if reserved_apply && RESERVED_BINDINGS.contains(&n) {
+            self.err(
+                name,
+                format!(
+                    "{what} name {n:?} is reserved (reserved: {})",
+                    RESERVED_BINDINGS.join(", ")
+                ),
+            );
+        }
+    }
+
+    fn named_values(&mut self, raw: Option<Vec<S<RawBinding>>>, binding: bool) -> Vec<Binding> {
         let mut out = Vec::new();
         for b in raw.unwrap_or_default() {
             let location = self.loc(&b);
             let name = b.value.name;
-            if !is_binding_name(&name.value) {
-                self.err(
-                    &name,
-                    format!(
-                        "invalid binding name {:?}: use letters, digits and underscores, not starting with a digit",
-                        name.value
-                    ),
-                );
-            }
+            self.check_name(&name, binding, if binding { "binding" } else { "env" });
             self.tree(&b.value.value);
             out.push(Binding {
                 location,
@@ -372,7 +394,15 @@ impl Cx {
         }
         let joined = self.base.join(text);
         if text.contains(['*', '?', '[']) {
-            let pattern = joined.to_string_lossy().to_string();
+            let pattern = if Path::new(text).is_absolute() {
+                text.to_string()
+            } else {
+                // The scenario's own folder may contain glob metacharacters: escape it.
+                Path::new(&glob::Pattern::escape(&self.base.to_string_lossy()))
+                    .join(text)
+                    .to_string_lossy()
+                    .to_string()
+            };
             match glob::glob(&pattern) {
                 Ok(paths) => {
                     let mut found: Vec<PathBuf> = paths.flatten().filter(|p| p.is_file()).collect();
@@ -554,7 +584,10 @@ impl Cx {
             match k.name.as_str() {
                 "name" => match v.as_str() {
                     Some(s) if is_binding_name(s) => name = Some(s.to_string()),
-                    _ => self.node_err(&v, "mock `name` must be a string usable as `$mocks.<name>` (letters, digits, underscores)"),
+                    _ => self.node_err(
+                        &v,
+                        "mock `name` must be a string usable as `$mocks.<name>` (letters, digits, underscores)",
+                    ),
                 },
                 "type" => match v.as_str() {
                     Some("otlp") => kind = Some(MockKind::Otlp),
@@ -993,7 +1026,7 @@ impl Cx {
                 .into_iter()
                 .map(|a| a.value)
                 .collect(),
-            env: self.bindings(r.env),
+            env: self.env(r.env),
             work_dir: Cx::string(r.work_dir),
             check: r.check,
             outputs: self.outputs(r.outputs),
@@ -1013,7 +1046,7 @@ impl Cx {
         Operation::Script(ScriptOp {
             location,
             content: r.content.value,
-            env: self.bindings(r.env),
+            env: self.env(r.env),
             work_dir: Cx::string(r.work_dir),
             check: r.check,
             outputs: self.outputs(r.outputs),
@@ -1114,9 +1147,20 @@ impl Cx {
     }
 }
 
-/// Whether `name` can be referenced as `$name`.
+/// Binding names set by the engine, which `bindings` and `outputs` cannot use
+/// (Chainsaw's list plus kanon's `mocks`).
+pub const RESERVED_BINDINGS: &[&str] = &[
+    "namespace",
+    "client",
+    "config",
+    "error",
+    "values",
+    "stdout",
+    "stderr",
+    "mocks",
+];
+
+/// Whether `name` can be referenced as `$name` (Chainsaw's `^\w+$`).
 pub fn is_binding_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }

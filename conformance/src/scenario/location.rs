@@ -107,13 +107,21 @@ impl ParseError {
 fn strip_saphyr_prefix(text: &str) -> String {
     let first = text.lines().next().unwrap_or(text).trim();
     let rest = first.strip_prefix("error: ").unwrap_or(first);
+    let mut message = rest;
     if let Some(after_line) = rest.strip_prefix("line ")
         && let Some(idx) = after_line.find(": ")
         && after_line[..idx].contains("column")
     {
-        return after_line[idx + 2..].to_string();
+        message = &after_line[idx + 2..];
     }
-    rest.to_string()
+    // The position is reported separately; drop serde-saphyr's own copy of it.
+    if let Some(idx) = message.find(" at line ") {
+        message = &message[..idx];
+    }
+    if message == "expected string scalar" {
+        return "wrong type: expected a single value (string, number or boolean), found a sequence or a mapping".to_string();
+    }
+    message.to_string()
 }
 
 #[cfg(test)]
@@ -131,9 +139,13 @@ mod tests {
     #[test]
     fn strips_saphyr_prefix() {
         assert_eq!(
-            strip_saphyr_prefix("error: line 3 column 11: expected string scalar"),
-            "expected string scalar"
+            strip_saphyr_prefix("error: line 3 column 11: invalid boolean"),
+            "invalid boolean"
         );
         assert_eq!(strip_saphyr_prefix("plain"), "plain");
+        assert_eq!(
+            strip_saphyr_prefix("unknown field `x` at line 3, column 4"),
+            "unknown field `x`"
+        );
     }
 }

@@ -28,8 +28,31 @@
 //! `file:line:column: message`, and all of them are collected where the YAML itself
 //! could be read (serde stops at the first syntax or type error of a file).
 //!
+//! ```
+//! use std::path::Path;
+//! use kanon::scenario::{parse_str, Operation};
+//!
+//! let yaml = "apiVersion: chainsaw.kyverno.io/v1alpha1
+//! kind: Test
+//! metadata:
+//!   name: demo
+//! spec:
+//!   steps:
+//!   - try:
+//!     - sleep:
+//!         duration: 1m30s
+//!     - aply: {}
+//! ";
+//! let errors = parse_str(Path::new("demo/chainsaw-test.yaml"), yaml).unwrap_err();
+//! assert!(errors[0].to_string().starts_with("demo/chainsaw-test.yaml:10:7: unknown field `aply`"));
+//!
+//! let ok = parse_str(Path::new("demo.yaml"), &yaml.replace("    - aply: {}\n", "")).unwrap();
+//! assert!(matches!(ok[0].steps[0].try_[0].operation, Operation::Sleep(_)));
+//! ```
+//!
 //! Timeouts: [`Timeouts`] at config, scenario and step level plus an operation's own
 //! `timeout` resolve with [`resolve_timeout`] (innermost wins; Chainsaw's defaults last).
+#![warn(missing_docs)]
 
 mod duration;
 mod load;
@@ -42,8 +65,8 @@ mod validate;
 
 pub use duration::{format_duration, parse_duration};
 pub use load::{
-    CHAINSAW_API_VERSION, KANON_API_VERSION, SCENARIO_FILE_NAMES, is_binding_name, load,
-    load_documents, load_file, parse_str,
+    CHAINSAW_API_VERSION, KANON_API_VERSION, RESERVED_BINDINGS, SCENARIO_FILE_NAMES,
+    is_binding_name, load, load_documents, load_file, parse_str,
 };
 pub use location::{Location, ParseError};
 pub use model::*;

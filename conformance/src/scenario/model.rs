@@ -82,6 +82,39 @@ pub struct Scenario {
     pub clusters: Option<Node>,
 }
 
+impl Scenario {
+    /// Every operation of the scenario with the block it sits in, in source order:
+    /// each step's try, catch, finally and cleanup, then the scenario-level catch.
+    pub fn operations(&self) -> impl Iterator<Item = (Block, &StepOperation)> {
+        self.steps
+            .iter()
+            .flat_map(|s| {
+                s.try_
+                    .iter()
+                    .map(|o| (Block::Try, o))
+                    .chain(s.catch.iter().map(|o| (Block::Catch, o)))
+                    .chain(s.finally.iter().map(|o| (Block::Finally, o)))
+                    .chain(s.cleanup.iter().map(|o| (Block::Cleanup, o)))
+            })
+            .chain(self.catch.iter().map(|o| (Block::ScenarioCatch, o)))
+    }
+}
+
+/// The list an operation belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Block {
+    /// A step's `try`.
+    Try,
+    /// A step's `catch`.
+    Catch,
+    /// A step's `finally`.
+    Finally,
+    /// A step's `cleanup`.
+    Cleanup,
+    /// The scenario's `catch`.
+    ScenarioCatch,
+}
+
 /// A contract clause identifier listed in `spec.clauses`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Clause {
@@ -263,6 +296,35 @@ impl Operation {
             | Operation::Describe(_)
             | Operation::Events(_)
             | Operation::PodLogs(_) => TimeoutClass::Exec,
+        }
+    }
+
+    /// The operation's `bindings` (empty for operations without).
+    pub fn bindings(&self) -> &[Binding] {
+        match self {
+            Operation::Apply(o)
+            | Operation::Create(o)
+            | Operation::Update(o)
+            | Operation::Patch(o) => &o.bindings,
+            Operation::Assert(o) | Operation::Error(o) => &o.bindings,
+            Operation::Consistently(o) => &o.check.bindings,
+            Operation::Delete(o) => &o.bindings,
+            Operation::Command(o) => &o.bindings,
+            Operation::Script(o) => &o.bindings,
+            _ => &[],
+        }
+    }
+
+    /// The operation's `outputs` (empty for operations without).
+    pub fn outputs(&self) -> &[Output] {
+        match self {
+            Operation::Apply(o)
+            | Operation::Create(o)
+            | Operation::Update(o)
+            | Operation::Patch(o) => &o.outputs,
+            Operation::Command(o) => &o.outputs,
+            Operation::Script(o) => &o.outputs,
+            _ => &[],
         }
     }
 

@@ -13,7 +13,8 @@ use serde_saphyr::Spanned;
 
 use super::Location;
 
-/// A positioned YAML node: a value plus its 1-based line and column.
+/// A positioned YAML node: a value plus its 1-based line and column (for a quoted
+/// single-line string, the column of its first character after the quote).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Node {
     /// The value.
@@ -152,10 +153,19 @@ impl Node {
 impl<'de> Deserialize<'de> for Node {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let spanned = Spanned::<NodeValue>::deserialize(deserializer)?;
+        let mut column = spanned.referenced.column() as u32;
+        // For a quoted string on one line, point at its first character rather than at
+        // the quote, so that offsets inside the text (expression errors) stay exact.
+        if let NodeValue::String(s) = &spanned.value {
+            let len = spanned.referenced.span().len();
+            if !s.contains('\n') && len == s.chars().count() as u64 + 2 && column > 0 {
+                column += 1;
+            }
+        }
         Ok(Node {
             value: spanned.value,
             line: spanned.referenced.line() as u32,
-            column: spanned.referenced.column() as u32,
+            column,
         })
     }
 }
@@ -275,6 +285,14 @@ mod tests {
             panic!("not a seq")
         };
         assert_eq!((items[1].line, items[1].column), (2, 10));
+    }
+
+    #[test]
+    fn quoted_strings_point_at_their_text() {
+        let node: Node = serde_saphyr::from_str("a: \"(x)\"\nb: '(y)'\nc: (z)\n").unwrap();
+        for (key, column) in [("a", 5), ("b", 5), ("c", 4)] {
+            assert_eq!(node.get(key).unwrap().column, column, "{key}");
+        }
     }
 
     #[test]

@@ -1,1 +1,482 @@
+use super::*;
+use rstest::rstest;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
+}
+
+#[derive(Debug, Deserialize)]
+struct Manifest {
+    cases: Vec<Case>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Case {
+    file: String,
+    error_file: Option<String>,
+    line: u32,
+    column: u32,
+    message: String,
+}
+
+#[test]
+fn bad_input_corpus_reports_positioned_errors() {
+    let dir = fixtures().join("bad-input");
+    let text = std::fs::read_to_string(dir.join("expected.yaml")).unwrap();
+    let manifest: Manifest = serde_saphyr::from_str(&text).unwrap();
+    let mut failures = Vec::new();
+    for case in &manifest.cases {
+        let path = dir.join(&case.file);
+        let errors = match std::panic::catch_unwind(|| load_file(&path)) {
+            Ok(Ok(_)) => {
+                failures.push(format!("{}: loaded without error", case.file));
+                continue;
+            }
+            Ok(Err(errors)) => errors,
+            Err(_) => {
+                failures.push(format!("{}: panicked", case.file));
+                continue;
+            }
+        };
+        let want_file = dir.join(case.error_file.as_deref().unwrap_or(&case.file));
+        let found = errors.iter().any(|e| {
+            e.file == want_file
+                && e.line == case.line
+                && e.column == case.column
+                && e.message.contains(&case.message)
+        });
+        if !found {
+            failures.push(format!(
+                "{}: wanted {}:{}: ...{}...; got:\n  {}",
+                case.file,
+                case.line,
+                case.column,
+                case.message,
+                errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n  ")
+            ));
+        }
+        for e in &errors {
+            assert!(
+                e.to_string().starts_with(&format!(
+                    "{}:{}:{}: ",
+                    e.file.display(),
+                    e.line,
+                    e.column
+                )),
+                "{e}"
+            );
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_bad_input_file_has_an_expectation() {
+    let dir = fixtures().join("bad-input");
+    let text = std::fs::read_to_string(dir.join("expected.yaml")).unwrap();
+    let manifest: Manifest = serde_saphyr::from_str(&text).unwrap();
+    for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if name.ends_with(".yaml") && name != "expected.yaml" {
+            assert!(
+                manifest.cases.iter().any(|c| c.file == name),
+                "{name} is not listed in expected.yaml"
+            );
+        }
+    }
+}
+
+fn chainsaw(name: &str) -> Scenario {
+    let path = fixtures()
+        .join("chainsaw")
+        .join(name)
+        .join("chainsaw-test.yaml");
+    let mut scenarios = load_file(&path).unwrap_or_else(|errors| {
+        panic!(
+            "{}",
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    });
+    assert_eq!(scenarios.len(), 1);
+    scenarios.remove(0)
+}
+
+#[rstest]
+#[case("basic", 1)]
+#[case("try-catch-finally", 1)]
+#[case("bindings-outputs", 1)]
+#[case("assertion-trees", 1)]
+#[case("multi-file", 3)]
+#[case("step-template", 2)]
+fn chainsaw_fixtures_load(#[case] name: &str, #[case] steps: usize) {
+    let s = chainsaw(name);
+    assert_eq!(s.flavor, Flavor::Chainsaw);
+    assert_eq!(s.name, name);
+    assert_eq!(s.steps.len(), steps);
+    // `basic` starts with a schema comment line.
+    assert_eq!(s.location.line, if name == "basic" { 2 } else { 1 });
+}
+
+#[test]
+fn basic_resolves_file_references() {
+    let s = chainsaw("basic");
+    let ops = &s.steps[0].try_;
+    assert_eq!(ops.len(), 2);
+    let Operation::Apply(apply) = &ops[0].operation else {
+        panic!("not apply")
+    };
+    assert_eq!(apply.resources.len(), 1);
+    assert!(
+        matches!(&apply.resources[0].source, ManifestSource::File(p) if p.ends_with("basic/configmap.yaml"))
+    );
+    assert_eq!(apply.resources[0].to_json()["data"]["foo"], "bar");
+    assert_eq!(apply.resources[0].location().line, 1);
+    let Operation::Assert(assert) = &ops[1].operation else {
+        panic!("not assert")
+    };
+    assert_eq!(assert.trees.len(), 1);
+    assert_eq!((ops[1].location.line, ops[1].location.column), (11, 7));
+    assert_eq!(ops[1].operation.location().line, 12);
+}
+
+#[test]
+fn try_catch_finally_keeps_every_block_and_timeout() {
+    let s = chainsaw("try-catch-finally");
+    assert_eq!(s.timeouts.apply, Some(Duration::from_secs(10)));
+    assert_eq!(s.timeouts.assert, Some(Duration::from_secs(60)));
+    let step = &s.steps[0];
+    assert_eq!(step.name, "create-deployment");
+    let names = |ops: &[StepOperation]| ops.iter().map(|o| o.operation.name()).collect::<Vec<_>>();
+    assert_eq!(names(&step.try_), ["apply", "assert"]);
+    assert_eq!(names(&step.catch), ["podLogs", "events", "describe", "get"]);
+    assert_eq!(names(&step.finally), ["sleep", "script"]);
+    assert_eq!(names(&step.cleanup), ["delete"]);
+    assert_eq!(names(&s.catch), ["events"]);
+    assert_eq!(step.try_[0].description.as_deref(), Some("the deployment"));
+    let config = Timeouts::default();
+    let apply = &step.try_[0].operation;
+    assert_eq!(
+        resolve_timeout(
+            apply.timeout_class(),
+            apply.timeout(),
+            &step.timeouts,
+            &s.timeouts,
+            &config
+        ),
+        Duration::from_secs(10)
+    );
+    let assert = &step.try_[1].operation;
+    assert_eq!(
+        resolve_timeout(
+            assert.timeout_class(),
+            assert.timeout(),
+            &step.timeouts,
+            &s.timeouts,
+            &config
+        ),
+        Duration::from_secs(120)
+    );
+    let Operation::PodLogs(logs) = &step.catch[0].operation else {
+        panic!("not podLogs")
+    };
+    assert_eq!(logs.tail, Some(30));
+    assert_eq!(logs.object.selector.as_deref(), Some("app=web"));
+    let Operation::Delete(delete) = &step.cleanup[0].operation else {
+        panic!("not delete")
+    };
+    assert_eq!(delete.propagation, Some(PropagationPolicy::Foreground));
+    assert!(matches!(&delete.target, DeleteTarget::Ref(r) if r.name.as_deref() == Some("web")));
+    let Operation::Sleep(sleep) = &step.finally[0].operation else {
+        panic!("not sleep")
+    };
+    assert_eq!(sleep.duration, Duration::from_secs(1));
+}
+
+#[test]
+fn multi_file_expands_globs_in_order() {
+    let s = chainsaw("multi-file");
+    let Operation::Apply(apply) = &s.steps[0].try_[0].operation else {
+        panic!("not apply")
+    };
+    let names: Vec<_> = apply
+        .resources
+        .iter()
+        .map(|m| {
+            m.to_json()["metadata"]["name"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(names, ["one", "two", "two-bis"]);
+    assert_eq!(apply.resources[2].location().line, 10);
+    assert_eq!(s.concurrent, Some(false));
+    assert_eq!(s.steps[0].timeouts.apply, Some(Duration::from_secs(15)));
+    let Operation::Delete(d) = &s.steps[2].try_[0].operation else {
+        panic!("not delete")
+    };
+    let DeleteTarget::Ref(r) = &d.target else {
+        panic!("not a ref")
+    };
+    assert_eq!(r.labels.get("group").map(String::as_str), Some("multi"));
+}
+
+#[test]
+fn step_templates_are_inlined() {
+    let s = chainsaw("step-template");
+    let step = &s.steps[0];
+    assert!(
+        step.template_file
+            .as_ref()
+            .is_some_and(|p| p.ends_with("configmap-step.yaml"))
+    );
+    let names: Vec<_> = step.bindings.iter().map(|b| b.name.as_str()).collect();
+    assert_eq!(names, ["cmName", "cmName"]);
+    assert_eq!(step.bindings[1].value.as_str(), Some("from-template"));
+    assert_eq!(step.try_.len(), 2);
+    assert!(step.try_[0].location.file.ends_with("configmap-step.yaml"));
+}
+
+#[test]
+fn bindings_outputs_and_checks_are_kept() {
+    let s = chainsaw("bindings-outputs");
+    assert_eq!(s.bindings.len(), 2);
+    assert_eq!(
+        s.bindings[1].value.as_str(),
+        Some("(join('-', [$prefix, 'config']))")
+    );
+    let step = &s.steps[0];
+    let Operation::Script(script) = &step.try_[1].operation else {
+        panic!("not script")
+    };
+    assert_eq!(script.outputs[0].name, "fetched");
+    assert_eq!(script.env[0].name, "CM");
+    assert!(script.check.is_some());
+    let Operation::Command(cmd) = &step.try_[2].operation else {
+        panic!("not command")
+    };
+    assert_eq!(cmd.entrypoint, "echo");
+    assert_eq!(cmd.args, ["($fetched)"]);
+    assert_eq!(cmd.timeout, Some(Duration::from_secs(10)));
+}
+
+#[test]
+fn a_directory_loads_every_scenario_file() {
+    let all = load(&fixtures().join("chainsaw")).unwrap();
+    assert_eq!(all.len(), 6);
+}
+
+const KANON: &str = r#"apiVersion: kanon.dev/v1alpha1
+kind: Scenario
+metadata:
+  name: telemetry
+  labels:
+    area: telemetry
+spec:
+  clauses: [TEL-1, TEL-4]
+  timeout: 3m
+  values:
+    image: nginx
+  mocks:
+  - name: collector
+    type: otlp
+  - name: hook
+    type: webhook
+    hmacKey: secret
+    responses:
+    - path: /review
+      status: 200
+  steps:
+  - try:
+    - apply:
+        resource:
+          apiVersion: v1
+          kind: ConfigMap
+          metadata:
+            name: cfg
+          data:
+            endpoint: ($mocks.collector.endpoint)
+    - consistently:
+        duration: 10s
+        resource:
+          apiVersion: v1
+          kind: ConfigMap
+          metadata:
+            name: cfg
+    - assert:
+        mock: collector
+        timeout: 45s
+        resource:
+          (length(records) > `0`): true
+    - patch:
+        subresource: status
+        resource:
+          apiVersion: example.dev/v1
+          kind: Thing
+          metadata:
+            name: t
+          status:
+            ready: true
+    - wait:
+        apiVersion: v1
+        kind: ConfigMap
+        name: cfg
+        for:
+          creation: {}
+---
+apiVersion: kanon.dev/v1alpha1
+kind: Scenario
+metadata:
+  name: second
+spec:
+  steps:
+  - try:
+    - sleep:
+        duration: 500ms
+"#;
+
+#[test]
+fn kanon_scenarios_with_additions() {
+    let all = parse_str(Path::new("/virtual/scenario.yaml"), KANON).unwrap();
+    assert_eq!(all.len(), 2);
+    let s = &all[0];
+    assert_eq!(s.flavor, Flavor::Kanon);
+    assert_eq!(s.labels.get("area").map(String::as_str), Some("telemetry"));
+    let ids: Vec<_> = s.clauses.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["TEL-1", "TEL-4"]);
+    assert_eq!(
+        (s.clauses[1].location.line, s.clauses[1].location.column),
+        (8, 20)
+    );
+    assert_eq!(s.timeout, Some(Duration::from_secs(180)));
+    assert_eq!(
+        s.values.as_ref().map(|v| v.to_json()),
+        Some(serde_json::json!({"image": "nginx"}))
+    );
+    assert_eq!(s.mocks.len(), 2);
+    assert_eq!(s.mocks[0].kind, MockKind::Otlp);
+    assert_eq!(s.mocks[1].name, "hook");
+    assert_eq!(
+        s.mocks[1].config.get("hmacKey").and_then(Node::as_str),
+        Some("secret")
+    );
+    assert!(s.mocks[1].config.get("name").is_none());
+    let ops = &s.steps[0].try_;
+    let Operation::Consistently(c) = &ops[1].operation else {
+        panic!("not consistently")
+    };
+    assert_eq!(c.duration, Duration::from_secs(10));
+    assert_eq!(ops[1].operation.timeout_class(), TimeoutClass::Assert);
+    let Operation::Assert(a) = &ops[2].operation else {
+        panic!("not assert")
+    };
+    assert_eq!(a.mock.as_deref(), Some("collector"));
+    assert_eq!(a.timeout, Some(Duration::from_secs(45)));
+    let Operation::Patch(p) = &ops[3].operation else {
+        panic!("not patch")
+    };
+    assert_eq!(p.subresource.as_deref(), Some("status"));
+    let Operation::Wait(w) = &ops[4].operation else {
+        panic!("not wait")
+    };
+    assert_eq!(w.for_, WaitFor::Creation);
+    assert_eq!(all[1].name, "second");
+    assert_eq!(all[1].location.line, 59);
+}
+
+#[rstest]
+#[case("  skip: 3\n", 6, 9)]
+#[case("  clauses: [[x]]\n", 6, 13)]
+#[case("  timeout: forever\n", 6, 12)]
+#[case(
+    "  mocks:\n  - name: a\n    type: otlp\n  - name: a\n    type: webhook\n",
+    9,
+    5
+)]
+#[case("  deletionPropagationPolicy: All\n", 6, 30)]
+#[case("  bindings:\n  - name: namespace\n    value: x\n", 7, 11)]
+#[case("  bindings:\n  - name: (a.)\n    value: x\n", 7, 11)]
+fn spec_level_errors(#[case] extra: &str, #[case] line: u32, #[case] column: u32) {
+    let text = format!(
+        "apiVersion: kanon.dev/v1alpha1\nkind: Scenario\nmetadata:\n  name: x\nspec:\n{extra}  steps:\n  - try:\n    - sleep:\n        duration: 1s\n"
+    );
+    let errors = parse_str(Path::new("s.yaml"), &text).unwrap_err();
+    assert!(
+        errors.iter().any(|e| e.line == line && e.column == column),
+        "{extra}: {errors:?}"
+    );
+}
+
+#[test]
+fn never_panics_on_arbitrary_prefixes() {
+    for cut in (0..KANON.len()).step_by(5) {
+        if KANON.is_char_boundary(cut) {
+            let _ = parse_str(Path::new("cut.yaml"), &KANON[..cut]);
+        }
+    }
+}
+
+#[test]
+fn unreadable_paths_are_errors_not_panics() {
+    let missing = fixtures().join("no-such-dir/scenario.yaml");
+    let errors = load(&missing).unwrap_err();
+    assert_eq!((errors[0].line, errors[0].column), (0, 0));
+    assert!(errors[0].message.contains("cannot read"), "{}", errors[0]);
+}
+
+#[test]
+fn quoted_expression_errors_point_inside_the_quotes() {
+    let text = "apiVersion: kanon.dev/v1alpha1\nkind: Scenario\nmetadata:\n  name: q\nspec:\n  steps:\n  - try:\n    - assert:\n        resource:\n          a: \"(b ==)\"\n";
+    let errors = parse_str(Path::new("q.yaml"), text).unwrap_err();
+    // `"(b ==)"` starts at column 14; the text at 15; the error (end of input) at 15 + 1 + 4.
+    assert_eq!((errors[0].line, errors[0].column), (10, 20), "{errors:?}");
+}
+
+#[test]
+fn globs_work_under_folders_with_metacharacters() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("odd[1]");
+    std::fs::create_dir_all(dir.join("res")).unwrap();
+    std::fs::write(
+        dir.join("res/a.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("scenario.yaml"),
+        "apiVersion: kanon.dev/v1alpha1\nkind: Scenario\nmetadata:\n  name: odd\nspec:\n  steps:\n  - try:\n    - apply:\n        file: res/*.yaml\n",
+    )
+    .unwrap();
+    let scenarios = load(tmp.path()).unwrap();
+    let Operation::Apply(apply) = &scenarios[0].steps[0].try_[0].operation else {
+        panic!("not apply")
+    };
+    assert_eq!(apply.resources.len(), 1);
+}
+
+#[test]
+fn operations_iterates_every_block() {
+    let s = chainsaw("try-catch-finally");
+    let blocks: Vec<_> = s
+        .operations()
+        .map(|(b, o)| (b, o.operation.name()))
+        .collect();
+    assert_eq!(blocks.len(), 10);
+    assert_eq!(blocks[0], (Block::Try, "apply"));
+    assert_eq!(blocks[9], (Block::ScenarioCatch, "events"));
+    let b = chainsaw("bindings-outputs");
+    let (_, apply) = b.operations().next().unwrap();
+    assert_eq!(apply.operation.outputs().len(), 1);
+    assert!(apply.operation.bindings().is_empty());
+}

@@ -3,9 +3,9 @@
 use serde_json::Value;
 
 use crate::assert::{self, Tree};
-use crate::expr::{self, Bindings};
+use crate::expr::Bindings;
 use crate::report::model::Failure;
-use crate::scenario::{Binding, Manifest, Node, NodeValue, Output};
+use crate::scenario::{Binding, Manifest, Node, Output};
 
 /// A failure with no diff.
 pub fn failure(message: impl Into<String>) -> Failure {
@@ -27,17 +27,12 @@ pub fn tree(node: &Node) -> Result<Tree, Failure> {
     })
 }
 
-/// The value of a template node: a top-level `(expr)` string is evaluated with `data`
-/// as `@`; anything else is rendered (its `(expr)` values evaluated with `@` = null).
+/// The value of a template node, its `(expr)` parts evaluated with `data` as `@` (an
+/// empty object when there is none, so multiselects such as `[$a, 'b']` work).
 pub fn value_of(node: &Node, data: &Value, bindings: &Bindings) -> Result<Value, Failure> {
-    if let NodeValue::String(s) = &node.value
-        && let Some(inner) = s.strip_prefix('(').and_then(|s| s.strip_suffix(')'))
-    {
-        return expr::eval_str(inner, data, bindings)
-            .map_err(|e| failure(format!("({inner}): {e}")));
-    }
-    let t = tree(node)?;
-    assert::template(&t, bindings).map_err(|e| failure(e.to_string()))
+    let empty = Value::Object(Default::default());
+    let data = if data.is_null() { &empty } else { data };
+    assert::template_with(&tree(node)?, data, bindings).map_err(|e| failure(e.to_string()))
 }
 
 /// Adds `bindings` to `scope` in order (each may use the ones before it).
@@ -56,9 +51,8 @@ pub fn render(m: &Manifest, bindings: &Bindings, template: bool) -> Result<Value
     if !template {
         return Ok(m.to_json());
     }
-    let t = tree(&m.node)?;
-    assert::template(&t, bindings)
-        .map_err(|e| failure(format!("{}: templating: {e}", m.location())))
+    value_of(&m.node, &Value::Null, bindings)
+        .map_err(|f| failure(format!("{}: templating: {}", m.location(), f.message)))
 }
 
 /// Adds each output (`{name, value, match?}`) to `scope`, evaluated against `outcome`.

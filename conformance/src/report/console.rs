@@ -130,13 +130,22 @@ impl Console {
         } else {
             String::new()
         };
-        self.line(&format!(
+        let mut text = format!(
             "{} {} ({}){retries} in {:.2}s",
             self.status_word(s.status),
             s.name,
             s.file,
             s.duration().as_secs_f64()
-        ));
+        );
+        if s.status == Status::Failed
+            && let Some(f) = s.failure()
+        {
+            text.push_str(&format!("\n      {}", f.message));
+            if let Some(e) = &s.evidence {
+                text.push_str(&format!("\n      evidence: {e}"));
+            }
+        }
+        self.line(&text);
     }
 
     /// The closing line.

@@ -1,0 +1,279 @@
+//! The engine against a real API server: every operation, block ordering, failures with
+//! diffs and evidence, scenario timeouts, expected rejections, mocks, and Chainsaw files
+//! run unmodified.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use kanon::cluster::LocalCluster;
+use kanon::engine::lookup::KubeLookup;
+use kanon::engine::runner::{RunContext, run_scenario};
+use kanon::k8s::{Resolver, WatchHub};
+use kanon::ops::OpEnv;
+use kanon::report::ReportDir;
+use kanon::report::console::{Console, Verbosity};
+use kanon::report::model::{ScenarioReport, Status};
+use serde_json::{Value, json};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+async fn context(values: Value, report_dir: Option<&Path>) -> (RunContext, tempfile::TempDir) {
+    let cluster = LocalCluster::shared().await.unwrap();
+    let client = cluster.client().await.unwrap();
+    let resolver = Arc::new(Resolver::new(client.clone()));
+    let hub = Arc::new(WatchHub::new(client.clone()));
+    let admin = OpEnv {
+        client: client.clone(),
+        resolver: resolver.clone(),
+        hub: hub.clone(),
+        namespace: "default".into(),
+        kubeconfig: cluster.kubeconfig_path().to_path_buf(),
+        created: Default::default(),
+    };
+    kanon::engine::crds::install(
+        &admin,
+        &[repo().join("fixtures/engine/crd-widgets.yaml")],
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let ctx = RunContext {
+        client,
+        resolver,
+        hub,
+        lookup: Arc::new(KubeLookup::start(cluster.kube_config().clone()).unwrap()),
+        kubeconfig: cluster.kubeconfig_path().to_path_buf(),
+        timeouts: Default::default(),
+        values,
+        console: Arc::new(Console::new(
+            Box::new(std::io::stderr()),
+            false,
+            Verbosity::Normal,
+        )),
+        run_id: "engine-test".into(),
+        work_dir: work.path().to_path_buf(),
+        report_dir: report_dir.map(|d| ReportDir::prepare(d).unwrap()),
+        skip_delete: false,
+        namespace: None,
+        process_logs: vec![],
+        await_namespace_deletion: false,
+    };
+    (ctx, work)
+}
+
+async fn run(ctx: &RunContext, file: &Path) -> ScenarioReport {
+    let scenarios = kanon::scenario::load_file(file).unwrap_or_else(|e| {
+        panic!(
+            "{}",
+            e.iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    });
+    let s = &scenarios[0];
+    run_scenario(ctx, s, &s.name, &[]).await
+}
+
+fn ops_of(r: &ScenarioReport) -> Vec<(String, String, Status)> {
+    r.attempts[0]
+        .steps
+        .iter()
+        .flat_map(|s| {
+            s.operations.iter().map(|o| {
+                (
+                    s.name.clone(),
+                    format!("{}:{}", o.block, o.operation),
+                    o.status,
+                )
+            })
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn blocks_run_in_chainsaw_order_and_a_failed_step_ends_the_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let order = dir.path().join("order.log");
+    let (ctx, _w) = context(json!({"order": order}), None).await;
+    let r = run(&ctx, &repo().join("fixtures/engine/ordering/scenario.yaml")).await;
+    assert_eq!(r.status, Status::Failed);
+    assert_eq!(
+        std::fs::read_to_string(&order).unwrap(),
+        "try-1\ntry-2\ncatch-2\nfinally-2\ncleanup-2\ncleanup-1\n"
+    );
+    let steps: Vec<(&str, Status)> = r.attempts[0]
+        .steps
+        .iter()
+        .map(|s| (s.name.as_str(), s.status))
+        .collect();
+    assert_eq!(
+        steps[..3],
+        [
+            ("first", Status::Passed),
+            ("second", Status::Failed),
+            ("third", Status::Skipped)
+        ]
+    );
+    let failure = r.failure().unwrap();
+    assert!(failure.message.contains("exit status 3"), "{failure:?}");
+}
+
+#[tokio::test]
+async fn every_operation_runs() {
+    let (ctx, _w) = context(json!({}), None).await;
+    let r = run(
+        &ctx,
+        &repo().join("fixtures/engine/all-operations/scenario.yaml"),
+    )
+    .await;
+    let ops = ops_of(&r);
+    assert_eq!(r.status, Status::Passed, "{ops:#?}\n{:?}", r.failure());
+    let names: Vec<&str> = ops.iter().map(|(_, o, _)| o.as_str()).collect();
+    for op in [
+        "try:apply",
+        "try:create",
+        "try:update",
+        "try:patch",
+        "try:assert",
+        "try:error",
+        "try:wait",
+        "try:consistently",
+        "try:command",
+        "try:script",
+        "try:sleep",
+        "finally:get",
+        "finally:describe",
+        "finally:events",
+        "finally:podLogs",
+        "try:delete",
+        "cleanup:delete",
+    ] {
+        assert!(names.contains(&op), "{op} did not run: {names:?}");
+    }
+    let get = r.attempts[0].steps[1]
+        .operations
+        .iter()
+        .find(|o| o.operation == "get")
+        .unwrap();
+    assert!(get.output.contains("name: applied"), "{}", get.output);
+}
+
+#[tokio::test]
+async fn a_failed_assertion_reports_fields_a_pruned_diff_and_evidence() {
+    let reports = tempfile::tempdir().unwrap();
+    let (ctx, _w) = context(json!({}), Some(reports.path())).await;
+    let r = run(
+        &ctx,
+        &repo().join("fixtures/engine/failing-assert/scenario.yaml"),
+    )
+    .await;
+    assert_eq!(r.status, Status::Failed);
+    let f = r.failure().unwrap();
+    assert!(
+        f.message.contains("ConfigMap actual does not match"),
+        "{f:?}"
+    );
+    assert!(f.errors.iter().any(|e| e.contains("data.colour")), "{f:?}");
+    assert!(
+        f.diff.contains("red") && f.diff.contains("blue"),
+        "{}",
+        f.diff
+    );
+    assert!(
+        !f.diff.contains("size"),
+        "the diff is pruned to asserted fields: {}",
+        f.diff
+    );
+    let evidence = reports
+        .path()
+        .join(r.evidence.as_deref().expect("evidence folder"));
+    let failure_txt = std::fs::read_to_string(evidence.join("failure.txt")).unwrap();
+    assert!(
+        failure_txt.contains("failing-assert/scenario.yaml:"),
+        "{failure_txt}"
+    );
+    let object = std::fs::read_dir(evidence.join("objects"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect::<Vec<_>>();
+    assert!(
+        object
+            .iter()
+            .any(|n| n.starts_with("configmap.") && n.ends_with(".actual.yaml")),
+        "{object:?}"
+    );
+    assert!(evidence.join("events.txt").is_file());
+}
+
+#[tokio::test]
+async fn a_scenario_timeout_ends_it_and_still_runs_catch_finally_and_cleanup() {
+    let dir = tempfile::tempdir().unwrap();
+    let order = dir.path().join("order.log");
+    let (ctx, _w) = context(json!({"order": order}), None).await;
+    let started = std::time::Instant::now();
+    let r = run(&ctx, &repo().join("fixtures/engine/timeout/scenario.yaml")).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(r.status, Status::Failed);
+    assert!(
+        r.failure().unwrap().message.contains("scenario timeout"),
+        "{:?}",
+        r.failure()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&order).unwrap(),
+        "catch\nfinally\ncleanup\n"
+    );
+}
+
+#[tokio::test]
+async fn an_expected_rejection_passes() {
+    let (ctx, _w) = context(json!({}), None).await;
+    let r = run(
+        &ctx,
+        &repo().join("fixtures/engine/expect-rejection/scenario.yaml"),
+    )
+    .await;
+    assert_eq!(r.status, Status::Passed, "{:?}", r.failure());
+}
+
+#[tokio::test]
+async fn mocks_record_and_assertions_see_the_records() {
+    let (ctx, _w) = context(json!({}), None).await;
+    let r = run(&ctx, &repo().join("fixtures/engine/mocks/scenario.yaml")).await;
+    assert_eq!(r.status, Status::Passed, "{:#?}", ops_of(&r));
+}
+
+#[tokio::test]
+async fn chainsaw_test_files_run_unmodified() {
+    let (ctx, _w) = context(json!({}), None).await;
+    let dir = repo().join("fixtures/chainsaw");
+    let mut ran = 0;
+    for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+        let file = entry.path().join("chainsaw-test.yaml");
+        if !file.is_file() {
+            continue;
+        }
+        let r = run(&ctx, &file).await;
+        assert_eq!(
+            r.status,
+            Status::Passed,
+            "{}: {:?}",
+            file.display(),
+            r.failure()
+        );
+        ran += 1;
+    }
+    assert!(ran >= 5, "at least five Chainsaw files, ran {ran}");
+}

@@ -5,5 +5,10 @@
 
 pub mod assert;
 pub mod cluster;
+pub mod engine;
 pub mod expr;
+pub mod k8s;
+pub mod mocks;
+pub mod ops;
+pub mod report;
 pub mod scenario;

@@ -1,3 +1,163 @@
-fn main() {
-    println!("kanon: not yet implemented");
+//! The `kanon` command line: a thin layer over the `kanon` library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use kanon::cluster::{self, Cluster, ClusterKind, LocalOptions, install};
+use tokio::signal::unix::{SignalKind, signal};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kanon",
+    version,
+    about = "Declarative conformance harness for Kubernetes operators"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Make, build or inspect throwaway clusters.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ClusterCommand {
+    /// Build the pinned control plane (etcd, kube-apiserver, kube-controller-manager,
+    /// kube-scheduler, kwok) from the official Go modules into kanon's cache.
+    Install {
+        /// Rebuild even when the binaries are cached.
+        #[arg(long)]
+        force: bool,
+        /// Print errors only.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Print the pinned versions and where each binary is taken from.
+    Info,
+    /// Start a throwaway cluster for a dev loop; tear it down on Ctrl-C / SIGTERM.
+    Up {
+        /// Where to write the admin kubeconfig (must not exist unless --overwrite).
+        #[arg(long, value_name = "FILE")]
+        kubeconfig_out: PathBuf,
+        /// Replace FILE when it exists.
+        #[arg(long)]
+        overwrite: bool,
+        /// Provider: local (default) or k3s (needs Docker).
+        #[arg(long, value_enum, default_value = "local")]
+        cluster: ClusterKind,
+    },
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KANON_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Cluster(cmd) => run_cluster(cmd).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("kanon: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_cluster(cmd: ClusterCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        ClusterCommand::Install { force, quiet } => {
+            let opts = install::InstallOptions { force, quiet };
+            tokio::task::spawn_blocking(move || install::install(opts)).await??;
+            Ok(ExitCode::SUCCESS)
+        }
+        ClusterCommand::Info => {
+            let bin = cluster::assets::versioned_dir().join("bin");
+            for c in cluster::assets::Component::ALL {
+                let where_ = match cluster::assets::locate_component(c, &bin) {
+                    cluster::assets::Location::FromEnv(p) => {
+                        format!("{} (from environment)", p.display())
+                    }
+                    cluster::assets::Location::Cached(p) => format!("{} (cached)", p.display()),
+                    cluster::assets::Location::Missing(p) => {
+                        format!("missing; `kanon cluster install` builds {}", p.display())
+                    }
+                };
+                println!("{:<24} {:<9} {where_}", c.binary(), c.version());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ClusterCommand::Up {
+            kubeconfig_out,
+            overwrite,
+            cluster: kind,
+        } => cluster_up(kubeconfig_out, overwrite, kind).await,
+    }
+}
+
+async fn cluster_up(out: PathBuf, overwrite: bool, kind: ClusterKind) -> anyhow::Result<ExitCode> {
+    if kind == ClusterKind::Existing {
+        anyhow::bail!("`cluster up` starts a cluster: use --cluster local or --cluster k3s");
+    }
+    if out.exists() && !overwrite {
+        anyhow::bail!(
+            "{} already exists; kanon will not overwrite it (pass --overwrite, or choose another path)",
+            out.display()
+        );
+    }
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let opts = LocalOptions {
+        signal_teardown: false,
+        ..LocalOptions::default()
+    };
+    let cluster = tokio::select! {
+        c = Cluster::provision(Some(kind), None, None, opts) => c?,
+        _ = sigint.recv() => { eprintln!("kanon: interrupted during startup; torn down"); return Ok(ExitCode::SUCCESS) }
+        _ = sigterm.recv() => { eprintln!("kanon: terminated during startup; torn down"); return Ok(ExitCode::SUCCESS) }
+    };
+    let text = std::fs::read_to_string(cluster.kubeconfig_path())?;
+    cluster::kubeconfig::write_private(&out, &text)?;
+    match &cluster {
+        Cluster::Local(c) => {
+            let t = c.timings();
+            println!(
+                "kanon: cluster ready at {} (API ready in {:.1}s, usable in {:.1}s); kubeconfig: {}; Ctrl-C to tear down",
+                c.server_url(),
+                t.api_ready.as_secs_f64(),
+                t.ready.as_secs_f64(),
+                out.display()
+            );
+        }
+        _ => println!(
+            "kanon: cluster ready; kubeconfig: {}; Ctrl-C to tear down",
+            out.display()
+        ),
+    }
+    tokio::select! {
+        _ = sigint.recv() => {}
+        _ = sigterm.recv() => {}
+    }
+    let t = std::time::Instant::now();
+    drop(cluster);
+    let _ = std::fs::remove_file(&out);
+    eprintln!(
+        "kanon: cluster torn down in {:.2}s",
+        t.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,14 @@
+//! The engine: runs scenarios against a cluster.
+//!
+//! - [`crds`]: CRDs installed before a run;
+//! - [`namespace`]: one fresh namespace per scenario;
+//! - [`operator`]: the operator under test as a child process;
+//! - [`schedule`]: parallelism, `concurrent: false`, fail-fast, retries and repeats.
+//!
+//! The runner that interprets the scenario model (bindings, try / catch / finally /
+//! cleanup, timeouts, parallelism) builds on these and on [`crate::ops`].
+
+pub mod crds;
+pub mod namespace;
+pub mod operator;
+pub mod schedule;

@@ -1,0 +1,15 @@
+//! The Kubernetes side of the engine, independent of the scenario model.
+//!
+//! - [`discovery`]: `apiVersion` + `kind` → API resource and scope, cached, refreshed
+//!   when a kind is unknown (CRDs installed mid-run).
+//! - [`selector`]: label selectors evaluated on watched objects.
+//! - [`watch`]: one shared watcher + store per (resource, namespace), and the
+//!   watch-driven waits built on them: `wait_for` re-evaluates a check on every watch
+//!   event of the objects it looks at, `hold_for` requires a check to keep holding.
+
+pub mod discovery;
+pub mod selector;
+pub mod watch;
+
+pub use discovery::{Resolved, Resolver};
+pub use watch::{Subscription, WaitOutcome, WatchHub, hold_for, wait_for};

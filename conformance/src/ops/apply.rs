@@ -1,0 +1,131 @@
+//! `apply`, `create`, `update`: write whole objects.
+
+use kube::api::{DynamicObject, Patch, PatchParams, PostParams};
+use serde_json::Value;
+
+use super::{FIELD_MANAGER, OpEnv, OpError, with_namespace};
+
+/// How `apply` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ApplyMode {
+    /// Server-side apply with kanon's field manager (forcing conflicts): kanon's default.
+    #[default]
+    ServerSide,
+    /// Create, or merge-patch what exists: what Chainsaw files mean by `apply`.
+    Merge,
+}
+
+/// Options shared by the write operations.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WriteOptions {
+    /// How `apply` writes.
+    pub mode: ApplyMode,
+    /// Ask the server to validate and admit without storing.
+    pub dry_run: bool,
+}
+
+fn to_dynamic(obj: &Value) -> Result<DynamicObject, OpError> {
+    serde_json::from_value(obj.clone()).map_err(|e| OpError::InvalidObject(e.to_string()))
+}
+
+fn to_value(obj: &DynamicObject) -> Value {
+    serde_json::to_value(obj).unwrap_or(Value::Null)
+}
+
+/// Applies `obj`; returns the object as stored. Records it for cleanup when it did not
+/// exist before.
+pub async fn apply(env: &OpEnv, obj: Value, opts: WriteOptions) -> Result<Value, OpError> {
+    let target = env.target(&obj).await?;
+    let r = target.object_ref()?;
+    let obj = with_namespace(obj, target.namespace.as_deref());
+    let api = target.api(&env.client);
+    let api_err = |source| OpError::Api {
+        action: "apply",
+        object: r.to_string(),
+        source,
+    };
+    let existed = api.get_opt(&r.name).await.map_err(api_err)?.is_some();
+    let stored = match (opts.mode, existed) {
+        (ApplyMode::ServerSide, _) => {
+            let mut pp = PatchParams::apply(FIELD_MANAGER).force();
+            pp.dry_run = opts.dry_run;
+            api.patch(&r.name, &pp, &Patch::Apply(&obj)).await
+        }
+        (ApplyMode::Merge, true) => {
+            let pp = PatchParams {
+                dry_run: opts.dry_run,
+                field_manager: Some(FIELD_MANAGER.into()),
+                ..Default::default()
+            };
+            api.patch(&r.name, &pp, &Patch::Merge(&obj)).await
+        }
+        (ApplyMode::Merge, false) => {
+            let pp = PostParams {
+                dry_run: opts.dry_run,
+                field_manager: Some(FIELD_MANAGER.into()),
+            };
+            api.create(&pp, &to_dynamic(&obj)?).await
+        }
+    }
+    .map_err(api_err)?;
+    if !existed && !opts.dry_run {
+        env.record_created(r);
+    }
+    Ok(to_value(&stored))
+}
+
+/// Creates `obj`; fails when it exists.
+pub async fn create(env: &OpEnv, obj: Value, opts: WriteOptions) -> Result<Value, OpError> {
+    let target = env.target(&obj).await?;
+    let r = target.object_ref()?;
+    let obj = with_namespace(obj, target.namespace.as_deref());
+    let pp = PostParams {
+        dry_run: opts.dry_run,
+        field_manager: Some(FIELD_MANAGER.into()),
+    };
+    let stored = target
+        .api(&env.client)
+        .create(&pp, &to_dynamic(&obj)?)
+        .await
+        .map_err(|source| OpError::Api {
+            action: "create",
+            object: r.to_string(),
+            source,
+        })?;
+    if !opts.dry_run {
+        env.record_created(r);
+    }
+    Ok(to_value(&stored))
+}
+
+/// Replaces an existing object with `obj` (taking the live resourceVersion unless `obj`
+/// names one, so a stale one is a conflict).
+pub async fn update(env: &OpEnv, obj: Value, opts: WriteOptions) -> Result<Value, OpError> {
+    let target = env.target(&obj).await?;
+    let r = target.object_ref()?;
+    let mut obj = with_namespace(obj, target.namespace.as_deref());
+    let api = target.api(&env.client);
+    let api_err = |source| OpError::Api {
+        action: "update",
+        object: r.to_string(),
+        source,
+    };
+    if obj.pointer("/metadata/resourceVersion").is_none() {
+        let live = api.get(&r.name).await.map_err(api_err)?;
+        if let (Some(rv), Some(meta)) = (
+            live.metadata.resource_version,
+            obj.get_mut("metadata").and_then(Value::as_object_mut),
+        ) {
+            meta.insert("resourceVersion".into(), Value::String(rv));
+        }
+    }
+    let pp = PostParams {
+        dry_run: opts.dry_run,
+        field_manager: Some(FIELD_MANAGER.into()),
+    };
+    let stored = api
+        .replace(&r.name, &pp, &to_dynamic(&obj)?)
+        .await
+        .map_err(api_err)?;
+    Ok(to_value(&stored))
+}

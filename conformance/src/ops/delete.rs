@@ -1,0 +1,108 @@
+//! `delete`: delete objects by name or label selector and wait until they are gone.
+
+use std::time::Duration;
+
+use kube::api::{DeleteParams, ListParams, PropagationPolicy};
+use tokio::time::Instant;
+
+use super::{ObjectRef, OpEnv, OpError};
+use crate::k8s::{WaitOutcome, wait_for};
+
+/// What to delete.
+#[derive(Debug, Clone, Default)]
+pub struct DeleteSpec {
+    /// `apiVersion` of the kind.
+    pub api_version: String,
+    /// The kind.
+    pub kind: String,
+    /// One object by name ...
+    pub name: Option<String>,
+    /// ... or every object matching this label selector.
+    pub selector: Option<String>,
+    /// Namespace (the scenario's when the kind is namespaced and none is given).
+    pub namespace: Option<String>,
+    /// `Background` (Kubernetes' default), `Foreground` or `Orphan`.
+    pub propagation: Option<PropagationPolicy>,
+}
+
+/// Deletes what `spec` names and waits, watch-driven, until every deleted object is gone
+/// (finalizers done). A missing object is not an error. Returns what was deleted.
+pub async fn delete(
+    env: &OpEnv,
+    spec: &DeleteSpec,
+    timeout: Duration,
+) -> Result<Vec<ObjectRef>, OpError> {
+    let target = env
+        .kind_target(&spec.api_version, &spec.kind, spec.namespace.as_deref())
+        .await?;
+    let api = target.api(&env.client);
+    let api_err = |object: String| {
+        move |source| OpError::Api {
+            action: "delete",
+            object,
+            source,
+        }
+    };
+    let names: Vec<String> = match (&spec.name, &spec.selector) {
+        (Some(n), _) => vec![n.clone()],
+        (None, sel) => {
+            let lp = ListParams {
+                label_selector: sel.clone(),
+                ..Default::default()
+            };
+            api.list_metadata(&lp)
+                .await
+                .map_err(api_err(format!("{} list", spec.kind)))?
+                .items
+                .into_iter()
+                .filter_map(|o| o.metadata.name)
+                .collect()
+        }
+    };
+    let dp = DeleteParams {
+        propagation_policy: spec.propagation.clone(),
+        ..Default::default()
+    };
+    let mut deleted = Vec::new();
+    let mut uids = Vec::new();
+    for name in names {
+        let r = ObjectRef {
+            api_version: spec.api_version.clone(),
+            kind: spec.kind.clone(),
+            namespace: target.namespace.clone(),
+            name: name.clone(),
+        };
+        match api.delete(&name, &dp).await {
+            Ok(either) => {
+                if let Some(uid) = either.left().and_then(|o| o.metadata.uid) {
+                    uids.push(uid);
+                }
+                env.forget_created(&r);
+                deleted.push(r);
+            }
+            Err(kube::Error::Api(e)) if e.code == 404 => env.forget_created(&r),
+            Err(e) => return Err(api_err(r.to_string())(e)),
+        }
+    }
+    if uids.is_empty() {
+        return Ok(deleted);
+    }
+    let mut sub = env.watch(&target, timeout).await?;
+    let outcome = wait_for(&mut sub, Instant::now() + timeout, |objs| {
+        let left: Vec<String> = objs
+            .iter()
+            .filter(|o| o.metadata.uid.as_ref().is_some_and(|u| uids.contains(u)))
+            .map(|o| o.metadata.name.clone().unwrap_or_default())
+            .collect();
+        if left.is_empty() { Ok(()) } else { Err(left) }
+    })
+    .await;
+    match outcome {
+        WaitOutcome::Passed(()) => Ok(deleted),
+        WaitOutcome::TimedOut(left) => Err(OpError::Timeout {
+            what: format!("deletion of {} {}", spec.kind, left.join(", ")),
+            timeout,
+            last: Some("still present (finalizers?)".into()),
+        }),
+    }
+}

@@ -1,0 +1,376 @@
+//! Scale benchmark: N MCPServers (default 1,000) in one namespace sharing one
+//! MCPTelemetryConfig, on a local control plane, against the release operator binary run
+//! as its own process.
+//!
+//! Prints: time until every server is reconciled from cold, time from a config spec edit
+//! until every Deployment carries the new checksum, the operator's peak RSS, and reconcile
+//! p50 / p99 (from the operator's `/metrics` histogram). Run through `ci/bench-operator.sh`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::{StreamExt, TryStreamExt, stream};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Namespace;
+use kanon::cluster::LocalCluster;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Client, Resource};
+use mcp_operator::api::{MCPServer, MCPTelemetryConfig};
+use mcp_operator::resources::CHECKSUM_ANNOTATION;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+const NAMESPACE: &str = "bench";
+const DEADLINE: Duration = Duration::from_secs(600);
+
+/// A watch cache plus a signal on every change.
+struct Cache<K: Resource<DynamicType = ()> + 'static> {
+    store: Store<K>,
+    changed: tokio::sync::watch::Receiver<()>,
+}
+
+fn cache<K>(api: Api<K>) -> Cache<K>
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+{
+    let (store, writer) = reflector::store::<K>();
+    let (tx, changed) = tokio::sync::watch::channel(());
+    let events = reflector::reflector(
+        writer,
+        watcher(api, watcher::Config::default()).default_backoff(),
+    );
+    tokio::spawn(async move {
+        let mut events = std::pin::pin!(events);
+        while let Some(event) = events.next().await {
+            if event.is_ok() {
+                let _ = tx.send(());
+            }
+        }
+    });
+    Cache { store, changed }
+}
+
+impl<K: Resource<DynamicType = ()> + Clone + 'static> Cache<K> {
+    /// Wait until `pred` holds over the cached objects; the time since `start`.
+    async fn until(
+        &mut self,
+        start: Instant,
+        what: &str,
+        pred: impl Fn(&[Arc<K>]) -> bool,
+    ) -> Duration {
+        let waited = tokio::time::timeout(DEADLINE, async {
+            loop {
+                if pred(&self.store.state()) {
+                    return start.elapsed();
+                }
+                self.changed.changed().await.expect("cache task alive");
+            }
+        })
+        .await;
+        waited.unwrap_or_else(|_| panic!("{what}: not within {DEADLINE:?}"))
+    }
+}
+
+fn checksum(d: &Deployment) -> Option<&str> {
+    d.spec
+        .as_ref()?
+        .template
+        .metadata
+        .as_ref()?
+        .annotations
+        .as_ref()?
+        .get(CHECKSUM_ANNOTATION)
+        .map(String::as_str)
+}
+
+struct OperatorProcess {
+    child: Child,
+    metrics_port: u16,
+}
+
+impl OperatorProcess {
+    fn start(binary: &PathBuf, kubeconfig: &std::path::Path, metrics_port: u16) -> Self {
+        let child = Command::new(binary)
+            .args([
+                "run",
+                "--metrics-bind=127.0.0.1",
+                &format!("--metrics-port={metrics_port}"),
+            ])
+            .env("KUBECONFIG", kubeconfig)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("operator starts");
+        OperatorProcess {
+            child,
+            metrics_port,
+        }
+    }
+
+    /// Peak resident set size in MiB (`VmHWM`).
+    fn peak_rss_mib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map(|kb| kb / 1024.0)
+            .unwrap_or(f64::NAN)
+    }
+
+    async fn metrics(&self) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.metrics_port))
+            .await
+            .expect("metrics port");
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .await
+            .expect("request");
+        let mut body = String::new();
+        stream.read_to_string(&mut body).await.expect("response");
+        body
+    }
+}
+
+impl Drop for OperatorProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Quantile `q` of the `mcpserver` reconcile histogram, interpolated within its bucket.
+fn quantile(metrics: &str, q: f64) -> Option<f64> {
+    let prefix = "mcp_operator_reconcile_duration_seconds_bucket{controller=\"mcpserver\",le=\"";
+    let buckets: Vec<(f64, f64)> = metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix(prefix))
+        .filter_map(|rest| {
+            let (le, count) = rest.split_once("\"} ")?;
+            let le = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().ok()?
+            };
+            Some((le, count.trim().parse().ok()?))
+        })
+        .collect();
+    let total = buckets.last()?.1;
+    let target = q * total;
+    let mut previous = (0.0, 0.0);
+    for (le, count) in buckets {
+        if count >= target {
+            if le.is_infinite() {
+                return Some(previous.0);
+            }
+            let within = if count > previous.1 {
+                (target - previous.1) / (count - previous.1)
+            } else {
+                1.0
+            };
+            return Some(previous.0 + (le - previous.0) * within);
+        }
+        previous = (le, count);
+    }
+    None
+}
+
+fn reconcile_count(metrics: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(
+                "mcp_operator_reconcile_duration_seconds_count{controller=\"mcpserver\"} ",
+            )
+        })
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+async fn timed<F: Future>(f: F) -> (F::Output, Duration) {
+    let start = Instant::now();
+    let out = f.await;
+    (out, start.elapsed())
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(bench());
+}
+
+async fn bench() {
+    let servers: usize = std::env::var("BENCH_SERVERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let binary = PathBuf::from(
+        std::env::var("MCP_OPERATOR_BIN")
+            .expect("MCP_OPERATOR_BIN: path of the release mcp-operator binary"),
+    );
+
+    let (cluster, startup) = timed(LocalCluster::start()).await;
+    let cluster = cluster.expect("local cluster");
+    println!("cluster started in {:.1}s", startup.as_secs_f64());
+    let client: Client = cluster.client().await.expect("client");
+
+    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+        Api::all(client.clone());
+    for crd in mcp_operator::api::crds() {
+        let name = crd.metadata.name.clone().expect("name");
+        crds.patch(
+            &name,
+            &PatchParams::apply("bench").force(),
+            &Patch::Apply(&crd),
+        )
+        .await
+        .expect("CRD");
+        kube::runtime::wait::await_condition(
+            crds.clone(),
+            &name,
+            kube::runtime::wait::conditions::is_crd_established(),
+        )
+        .await
+        .expect("established");
+    }
+    let ns: Namespace =
+        serde_json::from_value(json!({"metadata": {"name": NAMESPACE}})).expect("ns");
+    Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &ns)
+        .await
+        .expect("namespace");
+
+    let configs: Api<MCPTelemetryConfig> = Api::namespaced(client.clone(), NAMESPACE);
+    let server_api: Api<MCPServer> = Api::namespaced(client.clone(), NAMESPACE);
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), NAMESPACE);
+    let config: MCPTelemetryConfig = serde_json::from_value(json!({
+        "metadata": {"name": "shared"},
+        "spec": {"openTelemetry": {"enabled": true, "endpoint": "collector:4318", "tracing": {"enabled": true, "samplingRate": "0.05"}}}
+    }))
+    .expect("config");
+    configs
+        .create(&PostParams::default(), &config)
+        .await
+        .expect("config created");
+
+    // Cold: the servers exist before the operator starts.
+    let (_, created) = timed(
+        stream::iter(0..servers)
+            .map(|i| {
+                let api = server_api.clone();
+                async move {
+                    let server: MCPServer = serde_json::from_value(json!({
+                        "metadata": {"name": format!("server-{i:04}")},
+                        "spec": {"image": "ghcr.io/example/mcp:1", "telemetryConfigRef": {"name": "shared"}}
+                    }))
+                    .expect("server");
+                    api.create(&PostParams::default(), &server).await.map(|_| ())
+                }
+            })
+            .buffer_unordered(32)
+            .try_collect::<Vec<()>>(),
+    )
+    .await;
+    println!(
+        "created {servers} MCPServers in {:.1}s (operator not running)",
+        created.as_secs_f64()
+    );
+
+    let mut deployment_cache = cache(deployments);
+    let mut server_cache = cache(server_api);
+    let port = free_port();
+    let start = Instant::now();
+    let operator = OperatorProcess::start(&binary, cluster.kubeconfig_path(), port);
+    let all_deployed = deployment_cache
+        .until(start, "all Deployments created", |ds| {
+            ds.len() == servers && ds.iter().all(|d| checksum(d).is_some())
+        })
+        .await;
+    let all_reconciled = server_cache
+        .until(start, "all servers reconciled", |ss| {
+            ss.len() == servers
+                && ss.iter().all(|s| {
+                    s.status.as_ref().is_some_and(|st| {
+                        st.telemetry_config_hash.is_some()
+                            && st.observed_generation == s.metadata.generation
+                    })
+                })
+        })
+        .await;
+    println!(
+        "cold start: all {servers} Deployments in {:.2}s, all statuses reconciled in {:.2}s",
+        all_deployed.as_secs_f64(),
+        all_reconciled.as_secs_f64()
+    );
+
+    // Edit: one spec change of the shared config must reach every Deployment.
+    let old: String = deployment_cache
+        .store
+        .state()
+        .first()
+        .and_then(|d| checksum(d).map(String::from))
+        .expect("checksum");
+    let reconciles_before = reconcile_count(&operator.metrics().await);
+    let start = Instant::now();
+    configs
+        .patch(
+            "shared",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"openTelemetry": {"tracing": {"samplingRate": "0.5"}}}})),
+        )
+        .await
+        .expect("edit");
+    let rolled = deployment_cache
+        .until(start, "all Deployments rolled", |ds| {
+            ds.len() == servers && ds.iter().all(|d| checksum(d).is_some_and(|c| c != old))
+        })
+        .await;
+    println!(
+        "config edit to all {servers} Deployments rolled: {:.2}s",
+        rolled.as_secs_f64()
+    );
+
+    let metrics = operator.metrics().await;
+    println!(
+        "reconciles after the edit: {:.0}; total mcpserver reconciles: {:.0}",
+        reconcile_count(&metrics) - reconciles_before,
+        reconcile_count(&metrics)
+    );
+    println!("operator peak RSS: {:.1} MiB", operator.peak_rss_mib());
+    let ms = |q: f64| {
+        quantile(&metrics, q)
+            .map(|s| s * 1000.0)
+            .unwrap_or(f64::NAN)
+    };
+    println!(
+        "mcpserver reconcile p50: {:.1} ms, p99: {:.1} ms (histogram estimate)",
+        ms(0.5),
+        ms(0.99)
+    );
+    drop(operator);
+}

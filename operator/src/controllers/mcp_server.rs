@@ -1,0 +1,649 @@
+//! The MCPServer controller (SRV, TEL, WH and REC clauses).
+//!
+//! For each MCPServer it resolves the referenced configs (from watch caches, confirming a
+//! miss with the API), builds the ConfigMap, Deployment and Service with the pure builders
+//! of [`crate::resources`], server-side applies the ones that differ from the cache, and
+//! writes the status when it changed. Config changes are mapped to the servers of the same
+//! namespace that reference the config, and only when something a server depends on
+//! changed (generation, `configHash`, `Valid`, deletion).
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use futures::{Stream, StreamExt};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use kube::api::{Api, Patch, PatchParams};
+use kube::core::object::HasStatus;
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::{Event, EventType, Recorder};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::watcher;
+use kube::{Client, Resource, ResourceExt};
+use serde_json::json;
+use tracing::{Instrument, info, info_span};
+
+use super::config::{CONDITION_VALID, SharedConfig};
+use super::{ErrorBackoff, MANAGER, apply_if_changed, wait_ready, watch};
+use crate::api::{
+    ConfigStatus, MCPServer, MCPServerStatus, MCPTelemetryConfig, MCPWebhookConfig, Phase,
+};
+use crate::conditions::{self, Desired};
+use crate::metrics::Metrics;
+use crate::resources::{self, CHILD_SELECTOR, ProxyInputs, TelemetrySource};
+use crate::{Error, Result};
+
+/// Controller name in logs and metrics.
+pub const CONTROLLER: &str = "mcpserver";
+
+/// Condition mirroring the phase.
+pub const CONDITION_READY: &str = "Ready";
+/// Condition reporting the telemetry reference (TEL-1).
+pub const CONDITION_TELEMETRY_REF: &str = "TelemetryConfigRefValidated";
+/// Condition reporting the webhook reference (WH-1).
+pub const CONDITION_WEBHOOK_REF: &str = "WebhookConfigRefValidated";
+/// Condition recording that the deprecated inline telemetry is in use (TEL-9); its
+/// appearance is what emits the `DeprecatedField` Warning Event exactly once.
+pub const CONDITION_DEPRECATED: &str = "DeprecatedField";
+
+/// Settings of the MCPServer controller.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Image of the proxy container.
+    pub proxy_image: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            proxy_image: resources::DEFAULT_PROXY_IMAGE.to_string(),
+        }
+    }
+}
+
+struct Context {
+    client: Client,
+    settings: Settings,
+    telemetry: Store<MCPTelemetryConfig>,
+    webhooks: Store<MCPWebhookConfig>,
+    deployments: Store<Deployment>,
+    services: Store<Service>,
+    configmaps: Store<ConfigMap>,
+    recorder: Recorder,
+    metrics: Arc<Metrics>,
+    backoff: ErrorBackoff,
+    /// UIDs of servers warned about inline telemetry by this process. The persistent record
+    /// is the `DeprecatedField` condition; this covers the moment between writing it and
+    /// the cache showing it.
+    warned: Mutex<HashSet<String>>,
+}
+
+/// Fingerprint of what a server takes from a config: spec generation, `configHash`, the
+/// `Valid` condition and whether it is being deleted.
+fn config_fingerprint<K: SharedConfig>(config: &K) -> u64 {
+    let status: Option<&ConfigStatus> = config.status();
+    let valid = status
+        .and_then(|s| conditions::find(&s.conditions, CONDITION_VALID))
+        .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()));
+    let mut hasher = DefaultHasher::new();
+    (
+        config.meta().uid.as_deref(),
+        config.meta().generation,
+        status.and_then(|s| s.config_hash.as_deref()),
+        valid,
+        config.meta().deletion_timestamp.is_some(),
+    )
+        .hash(&mut hasher);
+    hasher.finish()
+}
+
+/// A cached watch of config kind `K` that only yields changes relevant to servers, so
+/// `referencingServers` updates do not wake every referencing server. Deletions always pass.
+fn relevant_config_changes<K: SharedConfig>(
+    client: &Client,
+) -> (
+    Store<K>,
+    impl Stream<Item = Result<K, watcher::Error>> + Send + 'static,
+) {
+    let (store, events) = watch::cached(Api::<K>::all(client.clone()), watcher::Config::default());
+    let mut seen: HashMap<ObjectRef<K>, u64> = HashMap::new();
+    let stream = events.filter_map(move |event| {
+        let out = match event {
+            watcher::Event::Apply(obj) | watcher::Event::InitApply(obj) => {
+                let fingerprint = config_fingerprint(&obj);
+                let previous = seen.insert(ObjectRef::from_obj(&obj), fingerprint);
+                (previous != Some(fingerprint)).then_some(Ok(obj))
+            }
+            watcher::Event::Delete(obj) => {
+                seen.remove(&ObjectRef::from_obj(&obj));
+                Some(Ok(obj))
+            }
+            watcher::Event::Init | watcher::Event::InitDone => None,
+        };
+        futures::future::ready(out)
+    });
+    (store, stream)
+}
+
+/// Servers in the config's namespace whose reference of kind `K` names it.
+fn servers_for_config<K: SharedConfig>(
+    config: &K,
+    servers: &Store<MCPServer>,
+) -> Vec<ObjectRef<MCPServer>> {
+    let Some(namespace) = config.namespace() else {
+        return Vec::new();
+    };
+    let name = config.name_any();
+    servers
+        .state()
+        .iter()
+        .filter(|s| s.namespace().as_deref() == Some(namespace.as_str()))
+        .filter(|s| K::referenced_name(&s.spec) == Some(name.as_str()))
+        .map(|s| ObjectRef::from_obj(s.as_ref()))
+        .collect()
+}
+
+/// Run the MCPServer controller until `shutdown` resolves.
+pub async fn run(
+    client: Client,
+    settings: Settings,
+    recorder: Recorder,
+    metrics: Arc<Metrics>,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) {
+    let children = watcher::Config::default().labels(CHILD_SELECTOR);
+    let (deployments, deployment_events) =
+        watch::cached(Api::<Deployment>::all(client.clone()), children.clone());
+    let (services, service_events) =
+        watch::cached(Api::<Service>::all(client.clone()), children.clone());
+    let (configmaps, configmap_events) =
+        watch::cached(Api::<ConfigMap>::all(client.clone()), children);
+    let (telemetry, telemetry_events) = relevant_config_changes::<MCPTelemetryConfig>(&client);
+    let (webhooks, webhook_events) = relevant_config_changes::<MCPWebhookConfig>(&client);
+
+    let (servers, server_events) = watch::cached(
+        Api::<MCPServer>::all(client.clone()),
+        watcher::Config::default(),
+    );
+    let controller = Controller::for_stream(watch::applied(server_events), servers.clone());
+    let servers_for_webhooks = servers.clone();
+    let context = Arc::new(Context {
+        client,
+        settings,
+        telemetry,
+        webhooks,
+        deployments,
+        services,
+        configmaps,
+        recorder,
+        metrics,
+        backoff: ErrorBackoff::default(),
+        warned: Mutex::default(),
+    });
+    controller
+        .owns_stream(watch::touched(deployment_events))
+        .owns_stream(watch::touched(service_events))
+        .owns_stream(watch::touched(configmap_events))
+        .watches_stream(telemetry_events, move |cfg| {
+            servers_for_config(&cfg, &servers)
+        })
+        .watches_stream(webhook_events, move |cfg| {
+            servers_for_config(&cfg, &servers_for_webhooks)
+        })
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, error_policy, context)
+        .for_each(|_| futures::future::ready(()))
+        .await;
+}
+
+fn error_policy(obj: Arc<MCPServer>, error: &Error, ctx: Arc<Context>) -> Action {
+    ctx.backoff
+        .error_policy(obj.as_ref(), error, CONTROLLER, &ctx.metrics)
+}
+
+async fn reconcile(server: Arc<MCPServer>, ctx: Arc<Context>) -> Result<Action> {
+    let namespace = server
+        .namespace()
+        .ok_or(Error::MissingField("metadata.namespace"))?;
+    let name = server.name_any();
+    let span =
+        info_span!("reconcile", controller = CONTROLLER, namespace = %namespace, name = %name);
+    async move {
+        let _timer = ctx.metrics.reconcile_started(CONTROLLER);
+        let action = apply(&server, &namespace, &name, &ctx).await?;
+        ctx.backoff.reset(server.as_ref());
+        Ok(action)
+    }
+    .instrument(span)
+    .await
+}
+
+/// The outcome of resolving one reference.
+enum Resolved<K> {
+    /// Found, and not invalid.
+    Valid(Arc<K>),
+    /// A condition saying why not, and the error to retry on for API failures.
+    Failed(Desired, Option<Error>),
+}
+
+/// Look a config up: the cache first, the API to confirm a miss (so a stale cache is never
+/// reported as not found and API errors are told apart).
+async fn lookup<K: SharedConfig>(
+    store: &Store<K>,
+    client: &Client,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<Arc<K>>, kube::Error> {
+    if let Some(found) = store.get(&ObjectRef::new(name).within(namespace)) {
+        return Ok(Some(found));
+    }
+    let api: Api<K> = Api::namespaced(client.clone(), namespace);
+    Ok(api.get_opt(name).await?.map(Arc::new))
+}
+
+/// Resolve a reference into the `<Kind>RefValidated` condition (TEL-1, WH-1).
+async fn resolve<K: SharedConfig>(
+    store: &Store<K>,
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+    condition: &'static str,
+    reason_prefix: &str,
+) -> Resolved<K> {
+    let kind = K::kind(&());
+    if let Err(error) = wait_ready(store, "config").await {
+        let message = format!("cannot look up {kind} {name:?}: {error}");
+        return Resolved::Failed(
+            Desired::new(condition, false, format!("{reason_prefix}Error"), message),
+            Some(error),
+        );
+    }
+    match lookup(store, &ctx.client, namespace, name).await {
+        Ok(Some(config)) => {
+            let invalid = config
+                .status()
+                .and_then(|s| conditions::find(&s.conditions, CONDITION_VALID))
+                .filter(|c| c.status == "False");
+            match invalid {
+                Some(c) => Resolved::Failed(
+                    Desired::new(
+                        condition,
+                        false,
+                        format!("{reason_prefix}Invalid"),
+                        format!("{kind} {name:?} is invalid: {}", c.message),
+                    ),
+                    None,
+                ),
+                None => Resolved::Valid(config),
+            }
+        }
+        Ok(None) => Resolved::Failed(
+            Desired::new(
+                condition,
+                false,
+                format!("{reason_prefix}NotFound"),
+                format!("{kind} {name:?} not found in namespace {namespace}"),
+            ),
+            None,
+        ),
+        Err(source) => {
+            let message = format!("cannot look up {kind} {name:?}: {source}");
+            Resolved::Failed(
+                Desired::new(condition, false, format!("{reason_prefix}Error"), message),
+                Some(Error::ConfigLookup {
+                    kind: kind.to_string(),
+                    name: name.to_string(),
+                    source,
+                }),
+            )
+        }
+    }
+}
+
+fn deployment_available(deployment: &Deployment) -> bool {
+    deployment
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|c| {
+            c.iter()
+                .any(|c| c.type_ == "Available" && c.status == "True")
+        })
+}
+
+async fn apply(server: &MCPServer, namespace: &str, name: &str, ctx: &Context) -> Result<Action> {
+    if server.meta().deletion_timestamp.is_some() {
+        // Being deleted: garbage collection removes the children; recreating them would
+        // hold up a foreground deletion.
+        return Ok(Action::await_change());
+    }
+    let spec = &server.spec;
+    let generation = server.meta().generation;
+    let previous = server.status().cloned().unwrap_or_default();
+    let mut desired_conditions = Vec::new();
+    let mut failure: Option<Desired> = None;
+    let mut retry_error: Option<Error> = None;
+
+    // Telemetry by reference (TEL-1, TEL-2).
+    let mut telemetry_config = None;
+    if let Some(reference) = &spec.telemetry_config_ref {
+        match resolve::<MCPTelemetryConfig>(
+            &ctx.telemetry,
+            ctx,
+            namespace,
+            &reference.name,
+            CONDITION_TELEMETRY_REF,
+            "TelemetryConfigRef",
+        )
+        .await
+        {
+            Resolved::Valid(config) => {
+                desired_conditions.push(Desired::new(
+                    CONDITION_TELEMETRY_REF,
+                    true,
+                    "TelemetryConfigRefValid",
+                    format!("MCPTelemetryConfig {:?} is valid", reference.name),
+                ));
+                telemetry_config = Some(config);
+            }
+            Resolved::Failed(condition, error) => {
+                failure.get_or_insert_with(|| condition.clone());
+                desired_conditions.push(condition);
+                retry_error = retry_error.or(error);
+            }
+        }
+    }
+
+    // Webhooks by reference (WH-1, WH-2).
+    let mut webhook_config = None;
+    if let Some(reference) = &spec.webhook_config_ref {
+        match resolve::<MCPWebhookConfig>(
+            &ctx.webhooks,
+            ctx,
+            namespace,
+            &reference.name,
+            CONDITION_WEBHOOK_REF,
+            "WebhookConfigRef",
+        )
+        .await
+        {
+            Resolved::Valid(config) => {
+                desired_conditions.push(Desired::new(
+                    CONDITION_WEBHOOK_REF,
+                    true,
+                    "WebhookConfigRefValid",
+                    format!("MCPWebhookConfig {:?} is valid", reference.name),
+                ));
+                webhook_config = Some(config);
+            }
+            Resolved::Failed(condition, error) => {
+                failure.get_or_insert_with(|| condition.clone());
+                desired_conditions.push(condition);
+                retry_error = retry_error.or(error);
+            }
+        }
+    }
+
+    // Deprecated inline telemetry (TEL-9).
+    let inline = spec
+        .telemetry
+        .as_ref()
+        .filter(|_| spec.telemetry_config_ref.is_none());
+    if inline.is_some() {
+        desired_conditions.push(Desired::new(
+            CONDITION_DEPRECATED,
+            true,
+            "InlineTelemetry",
+            "spec.telemetry is deprecated; use spec.telemetryConfigRef",
+        ));
+        let first_time = conditions::find(&previous.conditions, CONDITION_DEPRECATED).is_none()
+            && ctx
+                .warned
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(server.uid().unwrap_or_default());
+        if first_time {
+            let event = Event {
+                type_: EventType::Warning,
+                reason: "DeprecatedField".into(),
+                note: Some("spec.telemetry is deprecated; migrate to spec.telemetryConfigRef and an MCPTelemetryConfig".into()),
+                action: "Reconcile".into(),
+                secondary: None,
+            };
+            if let Err(error) = ctx.recorder.publish(&event, &server.object_ref(&())).await {
+                tracing::warn!(%error, "could not publish the DeprecatedField event");
+            }
+        }
+    }
+
+    if inline.is_none() {
+        ctx.warned
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&server.uid().unwrap_or_default());
+    }
+
+    let (phase, ready, message) = match &failure {
+        Some(condition) => (
+            Phase::Failed,
+            Desired::new(
+                CONDITION_READY,
+                false,
+                condition.reason.clone(),
+                condition.message.clone(),
+            ),
+            condition.message.clone(),
+        ),
+        None => {
+            let telemetry = match (&telemetry_config, inline) {
+                (Some(config), _) => Some(TelemetrySource::Ref {
+                    config: &config.spec,
+                    service_name: spec
+                        .telemetry_config_ref
+                        .as_ref()
+                        .and_then(|r| r.service_name.as_deref()),
+                }),
+                (None, Some(inline)) => Some(TelemetrySource::Inline(inline)),
+                (None, None) => None,
+            };
+            let inputs = ProxyInputs {
+                name,
+                namespace,
+                spec,
+                telemetry,
+                webhooks: webhook_config.as_ref().map(|c| &c.spec),
+                proxy_image: &ctx.settings.proxy_image,
+            };
+            let deployment = apply_children(server, &inputs, ctx).await?;
+            if deployment_available(&deployment) {
+                (
+                    Phase::Ready,
+                    Desired::new(
+                        CONDITION_READY,
+                        true,
+                        "ProxyAvailable",
+                        "the proxy Deployment is available",
+                    ),
+                    "the proxy is ready".to_string(),
+                )
+            } else {
+                (
+                    Phase::Pending,
+                    Desired::new(
+                        CONDITION_READY,
+                        false,
+                        "ProxyNotReady",
+                        "waiting for the proxy Deployment to become available",
+                    ),
+                    "waiting for the proxy".to_string(),
+                )
+            }
+        }
+    };
+    desired_conditions.insert(0, ready);
+
+    let status = MCPServerStatus {
+        phase: Some(phase),
+        message: Some(message),
+        conditions: conditions::reconcile(
+            &previous.conditions,
+            desired_conditions,
+            generation,
+            &conditions::now(),
+        ),
+        observed_generation: generation,
+        telemetry_config_hash: telemetry_config
+            .as_ref()
+            .and_then(|c| c.status().and_then(|s| s.config_hash.clone())),
+        webhook_config_hash: webhook_config
+            .as_ref()
+            .and_then(|c| c.status().and_then(|s| s.config_hash.clone())),
+        url: Some(resources::proxy_url(name, namespace, spec.proxy_port)),
+    };
+    if status != previous {
+        let patch = json!({
+            "apiVersion": MCPServer::api_version(&()),
+            "kind": MCPServer::kind(&()),
+            "status": status,
+        });
+        Api::<MCPServer>::namespaced(ctx.client.clone(), namespace)
+            .patch_status(
+                name,
+                &PatchParams::apply(MANAGER).force(),
+                &Patch::Apply(&patch),
+            )
+            .await?;
+        info!(phase = phase.as_str(), "status updated");
+    }
+
+    match retry_error {
+        Some(error) => Err(error),
+        None => Ok(Action::requeue(Duration::from_secs(300))),
+    }
+}
+
+/// Apply ConfigMap, Deployment and Service (each only when it differs from the cache) and
+/// return the Deployment as it now is.
+async fn apply_children(
+    server: &MCPServer,
+    inputs: &ProxyInputs<'_>,
+    ctx: &Context,
+) -> Result<Arc<Deployment>> {
+    let owner = server
+        .controller_owner_ref(&())
+        .ok_or(Error::MissingField("metadata.uid"))?;
+    let namespace = inputs.namespace;
+
+    let configmap = resources::configmap::build(inputs, &owner)?;
+    let checksum = resources::configmap::checksum(&configmap)?;
+    apply_if_changed(
+        &Api::namespaced(ctx.client.clone(), namespace),
+        &ctx.configmaps,
+        &configmap,
+    )
+    .await?;
+
+    let service = resources::service::build(inputs, &owner);
+    apply_if_changed(
+        &Api::namespaced(ctx.client.clone(), namespace),
+        &ctx.services,
+        &service,
+    )
+    .await?;
+
+    let deployment = resources::deployment::build(inputs, &owner, &checksum);
+    apply_if_changed(
+        &Api::namespaced(ctx.client.clone(), namespace),
+        &ctx.deployments,
+        &deployment,
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{MCPServerSpec, MCPTelemetryConfigSpec, TelemetryConfigRef};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+
+    fn config(generation: i64, hash: Option<&str>, valid: Option<&str>) -> MCPTelemetryConfig {
+        let mut config = MCPTelemetryConfig::new("otel", MCPTelemetryConfigSpec::default());
+        config.metadata.namespace = Some("a".into());
+        config.metadata.uid = Some("uid-1".into());
+        config.metadata.generation = Some(generation);
+        config.status = Some(ConfigStatus {
+            config_hash: hash.map(String::from),
+            conditions: valid
+                .map(|status| Condition {
+                    type_: CONDITION_VALID.into(),
+                    status: status.into(),
+                    reason: "R".into(),
+                    message: String::new(),
+                    observed_generation: Some(generation),
+                    last_transition_time: conditions::now(),
+                })
+                .into_iter()
+                .collect(),
+            ..Default::default()
+        });
+        config
+    }
+
+    #[test]
+    fn fingerprint_ignores_referencing_servers_but_not_what_servers_use() {
+        let base = config(1, Some("h1"), Some("True"));
+        let mut listed = base.clone();
+        if let Some(status) = listed.status.as_mut() {
+            status.referencing_servers = vec!["fetch".into()];
+        }
+        assert_eq!(config_fingerprint(&base), config_fingerprint(&listed));
+        assert_ne!(
+            config_fingerprint(&base),
+            config_fingerprint(&config(2, Some("h1"), Some("True")))
+        );
+        assert_ne!(
+            config_fingerprint(&base),
+            config_fingerprint(&config(1, Some("h2"), Some("True")))
+        );
+        assert_ne!(
+            config_fingerprint(&base),
+            config_fingerprint(&config(1, Some("h1"), Some("False")))
+        );
+    }
+
+    #[test]
+    fn config_events_map_to_referencing_servers_of_the_same_namespace() {
+        let (servers, mut writer) = kube::runtime::reflector::store::<MCPServer>();
+        for (ns, name, reference) in [
+            ("a", "x", Some("otel")),
+            ("a", "y", None),
+            ("b", "z", Some("otel")),
+        ] {
+            let mut server = MCPServer::new(
+                name,
+                MCPServerSpec {
+                    image: "img".into(),
+                    transport: Default::default(),
+                    proxy_port: 8080,
+                    telemetry: None,
+                    telemetry_config_ref: reference.map(|r| TelemetryConfigRef {
+                        name: r.into(),
+                        service_name: None,
+                    }),
+                    webhook_config_ref: None,
+                },
+            );
+            server.metadata.namespace = Some(ns.into());
+            writer.apply_watcher_event(&watcher::Event::Apply(server));
+        }
+        let refs = servers_for_config(&config(1, None, None), &servers);
+        assert_eq!(refs.len(), 1);
+        assert_eq!(
+            (refs[0].name.as_str(), refs[0].namespace.as_deref()),
+            ("x", Some("a"))
+        );
+    }
+}

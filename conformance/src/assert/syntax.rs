@@ -199,3 +199,19 @@ mod tests {
         assert_eq!(parse(text).unwrap_err().offset, offset, "{text}");
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod robustness {
+    #[test]
+    fn odd_texts_never_panic() {
+        for text in [
+            "", "(", ")", "()", "(é)", "é", "~", "~.", "~é.x", "~.é", "\\", "\\\\", "\\é\\",
+            "(jp:)", "(jp:é)", "(cel:)", "->", "a->", "->b", "a -> é", "~x.(a)->", "$", "($)",
+            "(`)", "('é)", "(\"é\")", "(a)->(b)",
+        ] {
+            let _ = super::parse(text);
+            let _ = super::parse_value(text);
+        }
+    }
+}

@@ -21,6 +21,10 @@ pub struct KeySyntax {
     pub binding: Option<String>,
     /// The field name, or the expression.
     pub target: Target,
+    /// 1-based line of the key in its file (0 when unknown).
+    pub line: u32,
+    /// 1-based column of the key in its file (0 when unknown).
+    pub column: u32,
 }
 
 /// What a key projects.
@@ -126,6 +130,8 @@ pub fn parse(text: &str) -> Result<KeySyntax, SyntaxError> {
         foreach,
         binding,
         target,
+        line: 0,
+        column: 0,
     })
 }
 

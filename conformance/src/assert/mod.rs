@@ -82,6 +82,11 @@ pub struct FieldError {
     pub expected: Option<Value>,
     /// The actual value, when there is one.
     pub actual: Option<Value>,
+    /// 1-based line, in the tree's file, of the innermost key above the failing field
+    /// (0 when unknown, for trees built from JSON).
+    pub line: u32,
+    /// 1-based column of that key (0 when unknown).
+    pub column: u32,
 }
 
 impl fmt::Display for FieldError {
@@ -328,6 +333,8 @@ pub fn values_match(expected: &Value, actual: &Value) -> bool {
 struct Checker {
     errors: Vec<FieldError>,
     exports: Vec<(String, Value)>,
+    /// Position of the innermost key being checked.
+    pos: (u32, u32),
 }
 
 impl Checker {
@@ -343,6 +350,8 @@ impl Checker {
             message,
             expected,
             actual,
+            line: self.pos.0,
+            column: self.pos.1,
         });
     }
 
@@ -425,9 +434,15 @@ impl Checker {
                 }
                 // A `->name` binding is visible in its subtree and in the following keys.
                 let mut siblings = b.clone();
+                let outer = self.pos;
                 for (key, child) in entries {
                     let b = &siblings.clone();
                     let len = path.len();
+                    self.pos = if key.line > 0 {
+                        (key.line, key.column)
+                    } else {
+                        outer
+                    };
                     let projected = match &key.target {
                         Target::Literal(name) => {
                             push_key(path, name);
@@ -523,6 +538,7 @@ impl Checker {
                     }
                     path.truncate(len);
                 }
+                self.pos = outer;
             }
         }
     }

@@ -21,6 +21,10 @@ pub struct KeySyntax {
     pub binding: Option<String>,
     /// The field name, or the expression.
     pub target: Target,
+    /// 1-based line of the key in its file (0 when unknown).
+    pub line: u32,
+    /// 1-based column of the key in its file (0 when unknown).
+    pub column: u32,
 }
 
 /// What a key projects.
@@ -126,6 +130,8 @@ pub fn parse(text: &str) -> Result<KeySyntax, SyntaxError> {
         foreach,
         binding,
         target,
+        line: 0,
+        column: 0,
     })
 }
 
@@ -197,5 +203,21 @@ mod tests {
     #[case("(zz:a)", 1)]
     fn errors_point_into_the_text(#[case] text: &str, #[case] offset: usize) {
         assert_eq!(parse(text).unwrap_err().offset, offset, "{text}");
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod robustness {
+    #[test]
+    fn odd_texts_never_panic() {
+        for text in [
+            "", "(", ")", "()", "(é)", "é", "~", "~.", "~é.x", "~.é", "\\", "\\\\", "\\é\\",
+            "(jp:)", "(jp:é)", "(cel:)", "->", "a->", "->b", "a -> é", "~x.(a)->", "$", "($)",
+            "(`)", "('é)", "(\"é\")", "(a)->(b)",
+        ] {
+            let _ = super::parse(text);
+            let _ = super::parse_value(text);
+        }
     }
 }

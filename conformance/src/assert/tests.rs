@@ -258,3 +258,16 @@ fn presence_rejects_null() {
     let m = check(&t, &json!({"spec": {"paused": null}}), &Bindings::new()).unwrap_err();
     assert!(m.errors[0].message.contains("got null"), "{m}");
 }
+
+#[test]
+fn field_errors_point_at_the_failing_key() {
+    let t = tree(
+        "metadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: nope\n      - {}\n",
+    );
+    let m = check(&t, &deployment(), &scope()).unwrap_err();
+    assert_eq!(m.errors.len(), 1, "{m}");
+    assert_eq!((m.errors[0].line, m.errors[0].column), (8, 9));
+    let from_json = Tree::from_json(&json!({"spec": {"replicas": 9}})).unwrap();
+    let m = check(&from_json, &deployment(), &scope()).unwrap_err();
+    assert_eq!((m.errors[0].line, m.errors[0].column), (0, 0));
+}

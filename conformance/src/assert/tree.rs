@@ -60,7 +60,11 @@ fn compile(node: &Node, errors: &mut Vec<TreeError>) -> TNode {
             for (key, value) in entries {
                 let child = compile(value, errors);
                 match syntax::parse(&key.name) {
-                    Ok(k) => out.push((k, child)),
+                    Ok(mut k) => {
+                        k.line = key.line;
+                        k.column = key.column;
+                        out.push((k, child));
+                    }
                     Err(e) => errors.push(TreeError {
                         line: key.line,
                         column: shift(key.column, e.offset),

@@ -404,19 +404,3 @@ mod tests {
         }
     }
 }
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod timing {
-    #[test]
-    #[ignore = "timing probe"]
-    fn evaluation_cost() {
-        let e = super::compile("metadata.name == $n").unwrap();
-        let b = super::Bindings::new().with("n", serde_json::json!("x"));
-        let v = serde_json::json!({"metadata": {"name": "x"}});
-        let start = std::time::Instant::now();
-        for _ in 0..1000 {
-            e.evaluate(&v, &b).unwrap();
-        }
-        println!("per evaluation: {:?}", start.elapsed() / 1000);
-    }
-}

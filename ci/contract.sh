@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The main job: the contract checks against the reference operator on a throwaway local
-# cluster. Until `kanon test` runs the YAML suite in scenarios/, these are the operator's
-# cluster tests, one per clause group (operator/tests/cluster/).
+# The main job: the contract suite (scenarios/, see kanon.yaml) against the reference
+# operator on a throwaway local cluster; reports in target/kanon-report/.
+# Extra arguments go to `kanon test` (e.g. --include telemetry, --report-dir DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source ci/ensure-tools.sh
-exec cargo test -p mcp-operator --test cluster "$@"
+cargo build --quiet -p mcp-operator -p kanon
+target="${CARGO_TARGET_DIR:-target}"
+exec "$target/debug/kanon" test \
+  --operator-cmd "$target/debug/mcp-operator run --metrics-port 0 --metrics-bind 127.0.0.1" "$@"

@@ -158,10 +158,19 @@ impl Suite {
             Some(o) if o.command.is_empty() => {
                 return Err(ParseError::file(path, "operator.command is empty"));
             }
-            Some(o) => Some(OperatorCommand {
-                command: o.command,
-                env: o.env.into_iter().collect(),
-            }),
+            Some(mut o) => {
+                // A relative program path (one with a slash) is relative to the suite.
+                if let Some(program) = o.command.first_mut()
+                    && program.contains('/')
+                    && Path::new(program.as_str()).is_relative()
+                {
+                    *program = base.join(&*program).display().to_string();
+                }
+                Some(OperatorCommand {
+                    command: o.command,
+                    env: o.env.into_iter().collect(),
+                })
+            }
             None => None,
         };
         Ok(Self {

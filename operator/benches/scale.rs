@@ -114,7 +114,7 @@ impl OperatorProcess {
                 "RUST_LOG",
                 std::env::var("BENCH_OPERATOR_LOG").unwrap_or_else(|_| "warn".into()),
             )
-            .stdout(Stdio::null())
+            .stdout(Stdio::inherit())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("operator starts");

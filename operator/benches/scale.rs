@@ -110,8 +110,11 @@ impl OperatorProcess {
                 &format!("--metrics-port={metrics_port}"),
             ])
             .env("KUBECONFIG", kubeconfig)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
+            .env(
+                "RUST_LOG",
+                std::env::var("BENCH_OPERATOR_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .stdout(Stdio::inherit())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("operator starts");
@@ -157,18 +160,19 @@ impl Drop for OperatorProcess {
 
 /// Quantile `q` of the `mcpserver` reconcile histogram, interpolated within its bucket.
 fn quantile(metrics: &str, q: f64) -> Option<f64> {
-    let prefix = "mcp_operator_reconcile_duration_seconds_bucket{controller=\"mcpserver\",le=\"";
     let buckets: Vec<(f64, f64)> = metrics
         .lines()
-        .filter_map(|l| l.strip_prefix(prefix))
-        .filter_map(|rest| {
-            let (le, count) = rest.split_once("\"} ")?;
+        .filter(|l| l.starts_with("mcp_operator_reconcile_duration_seconds_bucket{"))
+        .filter(|l| l.contains("controller=\"mcpserver\""))
+        .filter_map(|l| {
+            let le = l.split("le=\"").nth(1)?.split('"').next()?;
             let le = if le == "+Inf" {
                 f64::INFINITY
             } else {
                 le.parse().ok()?
             };
-            Some((le, count.trim().parse().ok()?))
+            let count = l.rsplit(' ').next()?.trim().parse().ok()?;
+            Some((le, count))
         })
         .collect();
     let total = buckets.last()?.1;
@@ -194,11 +198,9 @@ fn quantile(metrics: &str, q: f64) -> Option<f64> {
 fn reconcile_count(metrics: &str) -> f64 {
     metrics
         .lines()
-        .find_map(|l| {
-            l.strip_prefix(
-                "mcp_operator_reconcile_duration_seconds_count{controller=\"mcpserver\"} ",
-            )
-        })
+        .filter(|l| l.starts_with("mcp_operator_reconcile_duration_seconds_count{"))
+        .find(|l| l.contains("controller=\"mcpserver\""))
+        .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0.0)
 }

@@ -39,6 +39,10 @@ use crate::{Error, Result};
 /// Controller name in logs and metrics.
 pub const CONTROLLER: &str = "mcpserver";
 
+/// Reconciles running at once. Bounded so that a cold start with many servers does not
+/// flood the API server into throttling (and the reconciles into error backoff).
+const CONCURRENCY: u16 = 32;
+
 /// Condition mirroring the phase.
 pub const CONDITION_READY: &str = "Ready";
 /// Condition reporting the telemetry reference (TEL-1).
@@ -193,6 +197,7 @@ pub async fn run(
         .watches_stream(webhook_events, move |cfg| {
             servers_for_config(&cfg, &servers_for_webhooks)
         })
+        .with_config(kube::runtime::controller::Config::default().concurrency(CONCURRENCY))
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, context)
         .for_each(|_| futures::future::ready(()))

@@ -39,7 +39,7 @@ where
     }
 }
 
-/// Per-object exponential backoff for failed reconciles: 500 ms doubling up to 5 min,
+/// Per-object exponential backoff for failed reconciles: 500 ms doubling up to 1 min,
 /// reset by the next success.
 #[derive(Default)]
 pub(crate) struct ErrorBackoff {
@@ -48,7 +48,7 @@ pub(crate) struct ErrorBackoff {
 
 impl ErrorBackoff {
     const BASE: Duration = Duration::from_millis(500);
-    const MAX: Duration = Duration::from_secs(300);
+    const MAX: Duration = Duration::from_secs(60);
 
     fn key<K: Resource>(obj: &K) -> String {
         format!(
@@ -196,7 +196,7 @@ mod tests {
         for _ in 0..20 {
             backoff.next_delay(&cm);
         }
-        assert_eq!(backoff.next_delay(&cm), Duration::from_secs(300));
+        assert_eq!(backoff.next_delay(&cm), Duration::from_secs(60));
         backoff.reset(&cm);
         assert_eq!(backoff.next_delay(&cm), Duration::from_millis(500));
     }

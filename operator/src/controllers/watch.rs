@@ -1,5 +1,9 @@
 //! Watch streams that feed a cache and trigger reconciles.
 //!
+//! Each watch is driven by a task of its own, so its cache fills even while the controller
+//! it triggers applies backpressure (a reconcile waiting for a cache must not be what keeps
+//! that cache from filling).
+//!
 //! Every watch retries on its own with the default backoff (REC-3). Its errors are logged
 //! and dropped here instead of being passed to the `Controller`: the controller backs off
 //! *all* of its triggers on any trigger error, and after an API server restart every watch
@@ -41,6 +45,26 @@ where
                 None
             }
         })
+    });
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut events = std::pin::pin!(events);
+        loop {
+            tokio::select! {
+                event = events.next() => match event {
+                    Some(event) => {
+                        if tx.send(event).is_err() {
+                            break;
+                        }
+                    }
+                    None => break,
+                },
+                () = tx.closed() => break,
+            }
+        }
+    });
+    let events = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|event| (event, rx))
     });
     (store, events)
 }

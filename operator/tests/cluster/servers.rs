@@ -1001,10 +1001,54 @@ async fn rec_1_nothing_is_written_when_nothing_changes() {
         ]
     }
     let before = versions(&ns).await;
-    // A bounded observation window: the touches above are reconciled within it.
-    tokio::time::sleep(Duration::from_secs(6)).await;
+    // Watch every object for a quiet window (the touches above are reconciled within
+    // it): any write fails the test at once; no write lets the window run out.
+    let watchers = vec![
+        first_write(ns.servers.clone(), "steady", "server"),
+        first_write(ns.telemetry.clone(), "otel", "telemetry config"),
+        first_write(ns.webhooks.clone(), "hooks", "webhook config"),
+        first_write(ns.deployments.clone(), "steady", "deployment"),
+        first_write(ns.services.clone(), "mcp-steady-proxy", "service"),
+        first_write(ns.configmaps.clone(), "steady-runconfig", "configmap"),
+    ];
+    let written = tokio::time::timeout(
+        Duration::from_secs(6),
+        futures::future::select_all(watchers),
+    )
+    .await;
+    if let Ok((what, _, _)) = written {
+        panic!("the operator wrote the {what} while nothing changed");
+    }
     let after = versions(&ns).await;
     assert_eq!(before, after, "the operator wrote while nothing changed");
+}
+
+/// Resolves with `label` on the first write to `name` after the watch has synced.
+fn first_write<K>(
+    api: Api<K>,
+    name: &str,
+    label: &'static str,
+) -> futures::future::BoxFuture<'static, &'static str>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
+    K::DynamicType: Default,
+{
+    use futures::{FutureExt, StreamExt};
+    use kube::runtime::watcher::{self, Event};
+    let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
+    async move {
+        let mut events = std::pin::pin!(watcher::watcher(api, config));
+        let mut synced = false;
+        while let Some(event) = events.next().await {
+            match event {
+                Ok(Event::InitDone) => synced = true,
+                Ok(Event::Apply(_) | Event::Delete(_)) if synced => return label,
+                _ => {}
+            }
+        }
+        label
+    }
+    .boxed()
 }
 
 #[tokio::test]

@@ -277,3 +277,32 @@ async fn chainsaw_test_files_run_unmodified() {
     }
     assert!(ran >= 5, "at least five Chainsaw files, ran {ran}");
 }
+
+#[tokio::test]
+async fn namespace_templates_shape_the_fresh_namespace() {
+    let (ctx, _w) = context(json!({}), None).await;
+    let r = run(
+        &ctx,
+        &repo().join("fixtures/engine/namespace-template/scenario.yaml"),
+    )
+    .await;
+    assert_eq!(r.status, Status::Passed, "{:?}", r.failure());
+}
+
+#[tokio::test]
+async fn naming_another_cluster_fails_loudly() {
+    let (ctx, _w) = context(json!({}), None).await;
+    let r = run(
+        &ctx,
+        &repo().join("fixtures/engine/other-cluster/scenario.yaml"),
+    )
+    .await;
+    assert_eq!(r.status, Status::Failed);
+    let f = r.failure().unwrap();
+    assert!(
+        f.message
+            .contains("multi-cluster scenarios are not supported"),
+        "{f:?}"
+    );
+    assert!(f.message.contains("staging"), "{f:?}");
+}

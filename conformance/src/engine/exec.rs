@@ -75,7 +75,8 @@ pub(crate) async fn run_operation(
     if let Some(d) = deadline {
         let left = d.saturating_duration_since(Instant::now());
         if left < timeout {
-            timeout = left;
+            // Whole milliseconds: the remaining time shows in messages.
+            timeout = Duration::from_millis(left.as_millis() as u64);
             capped = true;
         }
     }
@@ -112,6 +113,36 @@ pub(crate) async fn run_operation(
 
 type OpResult = Result<Done, (Option<String>, Failure)>;
 
+/// The `cluster` an operation names (Chainsaw multi-cluster tests).
+fn cluster_of(op: &Operation) -> Option<&str> {
+    match op {
+        Operation::Apply(o) | Operation::Create(o) | Operation::Update(o) | Operation::Patch(o) => {
+            o.cluster.as_deref()
+        }
+        Operation::Assert(o) | Operation::Error(o) => o.cluster.as_deref(),
+        Operation::Consistently(o) => o.check.cluster.as_deref(),
+        Operation::Delete(o) => o.cluster.as_deref(),
+        Operation::Wait(o) => o.cluster.as_deref(),
+        Operation::Command(o) => o.cluster.as_deref(),
+        Operation::Script(o) => o.cluster.as_deref(),
+        Operation::Get(o) => o.cluster.as_deref(),
+        Operation::Describe(o) => o.cluster.as_deref(),
+        Operation::Events(o) => o.cluster.as_deref(),
+        Operation::PodLogs(o) => o.cluster.as_deref(),
+        Operation::Sleep(_) => None,
+    }
+}
+
+/// Multi-cluster tests are not run: naming another cluster fails loudly instead of
+/// silently acting on the default one.
+pub(crate) fn unsupported_cluster(name: Option<&str>) -> Option<Failure> {
+    name.map(|c| {
+        failure(format!(
+            "cluster {c:?}: multi-cluster scenarios are not supported; kanon runs every operation against the one cluster it was given"
+        ))
+    })
+}
+
 async fn dispatch(
     cx: &ScenarioCx<'_>,
     step: &Step,
@@ -119,6 +150,9 @@ async fn dispatch(
     scope: &Bindings,
     timeout: Duration,
 ) -> OpResult {
+    if let Some(f) = unsupported_cluster(cluster_of(op).or(step.cluster.as_deref())) {
+        return Err((None, f));
+    }
     match op {
         Operation::Apply(r) => resource_op(cx, step, "apply", r, scope, timeout).await,
         Operation::Create(r) => resource_op(cx, step, "create", r, scope, timeout).await,

@@ -61,10 +61,32 @@ pub fn random_suffix() -> String {
 
 /// Creates namespace `name` labelled as kanon's.
 pub async fn create(env: &OpEnv, name: &str, run_id: &str) -> Result<(), OpError> {
-    let ns = json!({
-        "apiVersion": "v1", "kind": "Namespace",
-        "metadata": {"name": name, "labels": {CREATED_BY_LABEL: "kanon", "kanon.dev/run": run_id}}
-    });
+    create_from(env, name, run_id, None).await
+}
+
+/// Creates namespace `name` from `template` (a rendered `namespaceTemplate`: its labels,
+/// annotations and spec are kept; name and kanon's labels are set over it).
+pub async fn create_from(
+    env: &OpEnv,
+    name: &str,
+    run_id: &str,
+    template: Option<serde_json::Value>,
+) -> Result<(), OpError> {
+    let mut ns = template.unwrap_or_else(|| json!({}));
+    if !ns.is_object() {
+        ns = json!({});
+    }
+    ns["apiVersion"] = json!("v1");
+    ns["kind"] = json!("Namespace");
+    if !ns["metadata"].is_object() {
+        ns["metadata"] = json!({});
+    }
+    ns["metadata"]["name"] = json!(name);
+    if !ns["metadata"]["labels"].is_object() {
+        ns["metadata"]["labels"] = json!({});
+    }
+    ns["metadata"]["labels"][CREATED_BY_LABEL] = json!("kanon");
+    ns["metadata"]["labels"]["kanon.dev/run"] = json!(run_id);
     crate::ops::apply::create(env, ns, Default::default()).await?;
     // The namespace is removed by the scenario's last cleanup step, after its content.
     env.forget_created(&crate::ops::ObjectRef {

@@ -235,6 +235,12 @@ pub async fn run_scenario(
         .with("namespace", Value::String(ns.clone()))
         .with("values", values)
         .with("mocks", cx.mocks.bindings());
+    if let Some(f) = exec::unsupported_cluster(scenario.cluster.as_deref()) {
+        first_failure = Some(Failure {
+            message: format!("{}: {}", scenario.location, f.message),
+            ..f
+        });
+    }
     let mut scope = match super::eval::bind_all(&scenario.bindings, &base)
         .and_then(|b| super::eval::bind_all(extra, &b))
     {
@@ -451,7 +457,20 @@ async fn setup(
         .map_err(|e| at("namespace", &e))?
         .is_some();
     if !exists {
-        namespace::create(env, ns, &ctx.run_id)
+        // namespaceTemplate is rendered with $namespace (and $values) bound.
+        let template = match &scenario.namespace_template {
+            Some(node) => {
+                let b = crate::expr::Bindings::new()
+                    .with("namespace", Value::String(ns.to_string()))
+                    .with("values", ctx.values.clone());
+                Some(
+                    super::eval::value_of(node, &Value::Null, &b)
+                        .map_err(|f| at("namespaceTemplate", &f.message))?,
+                )
+            }
+            None => None,
+        };
+        namespace::create_from(env, ns, &ctx.run_id, template)
             .await
             .map_err(|e| at("namespace", &e))?;
         created_ns = true;

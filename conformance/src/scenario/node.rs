@@ -307,3 +307,14 @@ mod tests {
         assert_eq!(Node::from_json(&v).to_json(), v);
     }
 }
+
+impl schemars::JsonSchema for Node {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "AnyValue".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "Any YAML value (a resource, an assertion tree or a free-form configuration block)."
+        })
+    }
+}

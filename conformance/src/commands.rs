@@ -1,4 +1,4 @@
-//! `kanon test` and `kanon assert`: flags in, library calls, exit codes out
+//! `kanon test`, `kanon assert`, `kanon lint` and `kanon new`: flags in, library calls, exit codes out
 //! (0 all passed, 1 something failed, 2 the input is wrong).
 
 use std::path::PathBuf;
@@ -15,7 +15,7 @@ use kanon::k8s::{Resolver, WatchHub};
 use kanon::ops::{OpEnv, assert as assert_op};
 use kanon::scenario::parse_duration;
 
-use super::{AssertArgs, TestArgs};
+use super::{AssertArgs, LintArgs, NewArgs, TestArgs};
 
 fn input_error(e: impl std::fmt::Display) -> anyhow::Result<ExitCode> {
     eprintln!("{e}");
@@ -196,4 +196,94 @@ pub async fn assert(a: AssertArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Where `kanon lint` looks for a catalogue when neither `--catalogue` nor the suite
+/// names one.
+const DEFAULT_CATALOGUE: &str = "scenarios/clauses.yaml";
+
+pub fn lint(a: LintArgs) -> anyhow::Result<ExitCode> {
+    use kanon::report::conformance::Catalogue;
+    use kanon::scenario::lint::{self, LintOptions};
+
+    let suite_path = a.suite.clone().or_else(|| {
+        let p = PathBuf::from(SUITE_FILE);
+        (a.paths.is_empty() && p.is_file()).then_some(p)
+    });
+    let suite = match &suite_path {
+        Some(p) => match Suite::load(p) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                println!("{}", lint::Finding::from(e));
+                return Ok(ExitCode::FAILURE);
+            }
+        },
+        None => None,
+    };
+    let paths = if !a.paths.is_empty() {
+        a.paths.clone()
+    } else if let Some(s) = &suite {
+        s.scenarios.clone()
+    } else {
+        vec![PathBuf::from(".")]
+    };
+    let catalogue_path = a
+        .catalogue
+        .clone()
+        .or_else(|| suite.as_ref().and_then(|s| s.catalogue.clone()))
+        .or_else(|| {
+            let p = PathBuf::from(DEFAULT_CATALOGUE);
+            p.is_file().then_some(p)
+        });
+    let mut findings = Vec::new();
+    let clauses = match &catalogue_path {
+        Some(p) => match Catalogue::load(p) {
+            Ok(c) => Some(c.clauses.iter().map(|c| c.id.clone()).collect()),
+            Err(e) => {
+                findings.push(lint::Finding {
+                    file: p.clone(),
+                    line: 0,
+                    column: 0,
+                    severity: lint::Severity::Error,
+                    message: format!("cannot read the clause catalogue: {e}"),
+                });
+                None
+            }
+        },
+        None => None,
+    };
+    findings.extend(lint::lint(&paths, &LintOptions { clauses }));
+    findings.sort();
+    for f in &findings {
+        println!("{f}");
+    }
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == lint::Severity::Error)
+        .count();
+    let warnings = findings.len() - errors;
+    eprintln!("kanon lint: {errors} error(s), {warnings} warning(s)");
+    Ok(if errors > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+pub fn new(a: NewArgs) -> anyhow::Result<ExitCode> {
+    use kanon::scenario::scaffold;
+
+    let folder = a.dir.join(&a.name);
+    let schema = scaffold::schema_reference(&folder);
+    match scaffold::scaffold(&a.dir, &a.name, &schema) {
+        Ok(file) => {
+            println!(
+                "kanon: created {}; check it with `kanon lint {}`",
+                file.display(),
+                file.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => input_error(format!("kanon: {e}")),
+    }
 }

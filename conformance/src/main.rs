@@ -24,6 +24,12 @@ enum Command {
     Test(Box<TestArgs>),
     /// Check one assertion file against the live cluster.
     Assert(AssertArgs),
+    /// Check scenario files without a cluster (exit 1 on any error).
+    Lint(LintArgs),
+    /// Print the JSON Schema of scenario documents (for editors).
+    Schema,
+    /// Scaffold a new scenario folder with a commented example.
+    New(NewArgs),
     /// Make, build or inspect throwaway clusters.
     #[command(subcommand)]
     Cluster(ClusterCommand),
@@ -117,6 +123,28 @@ struct AssertArgs {
     timeout: String,
 }
 
+#[derive(Debug, clap::Args)]
+struct LintArgs {
+    /// Scenario files or folders (default: the suite file's scenarios, else `.`).
+    paths: Vec<PathBuf>,
+    /// The suite file (default: ./kanon.yaml when present).
+    #[arg(long)]
+    suite: Option<PathBuf>,
+    /// Clause catalogue to check `clauses` against (default: the suite's, else
+    /// scenarios/clauses.yaml when present).
+    #[arg(long)]
+    catalogue: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct NewArgs {
+    /// The scenario name (lowercase letters, digits and `-`); also its folder name.
+    name: String,
+    /// The folder to create the scenario folder in.
+    #[arg(long, default_value = "scenarios")]
+    dir: PathBuf,
+}
+
 #[derive(Debug, Subcommand)]
 enum ClusterCommand {
     /// Build the pinned control plane (etcd, kube-apiserver, kube-controller-manager,
@@ -163,6 +191,12 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Test(args) => commands::test(*args).await,
         Command::Assert(args) => commands::assert(args).await,
+        Command::Lint(args) => commands::lint(args),
+        Command::New(args) => commands::new(args),
+        Command::Schema => {
+            print!("{}", kanon::scenario::schema::scenario_schema());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Cluster(cmd) => run_cluster(cmd).await,
     };
     match result {

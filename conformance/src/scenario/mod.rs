@@ -55,11 +55,14 @@
 #![warn(missing_docs)]
 
 mod duration;
+pub mod lint;
 mod load;
 mod location;
 mod model;
 mod node;
 mod raw;
+pub mod scaffold;
+pub mod schema;
 mod timeouts;
 mod validate;
 

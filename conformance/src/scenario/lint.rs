@@ -1,0 +1,530 @@
+//! `kanon lint`: every problem of a set of scenario files, without a cluster.
+//!
+//! Two layers:
+//! - what the loader finds (malformed YAML, unknown fields and operations, wrong types,
+//!   bad durations, expressions that do not parse, missing referenced files): each
+//!   [`ParseError`] becomes an error [`Finding`];
+//! - semantic checks on the scenarios that loaded: bindings used but never defined,
+//!   duplicate scenario names across the linted files, clauses missing from the
+//!   catalogue, `mock:` naming an undeclared mock, `wait` / `get` / `describe` without
+//!   `apiVersion` and `kind`, and (as a warning) mocks declared but never used.
+//!
+//! Linting keeps going across files: a file that fails to load does not hide the
+//! findings of the others. [`lint`] never panics on any input.
+//!
+//! ```
+//! use std::path::Path;
+//! use kanon::scenario::lint::{lint_str, Severity};
+//!
+//! let yaml = "apiVersion: kanon.dev/v1alpha1
+//! kind: Scenario
+//! metadata:
+//!   name: demo
+//! spec:
+//!   steps:
+//!   - try:
+//!     - assert:
+//!         resource:
+//!           apiVersion: v1
+//!           kind: ConfigMap
+//!           metadata:
+//!             name: ($nmae)
+//! ";
+//! let findings = lint_str(Path::new("demo.yaml"), yaml, None);
+//! assert_eq!(findings[0].severity, Severity::Error);
+//! assert_eq!(findings[0].to_string(),
+//!     "demo.yaml:13:19: error: binding `$nmae` is used but never defined");
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use super::load::{RESERVED_BINDINGS, SCENARIO_FILE_NAMES, load_file, parse_str};
+use super::location::{Location, ParseError};
+use super::model::{
+    Binding, DeleteTarget, Manifest, ObjectSelector, Operation, Output, Scenario, StepOperation,
+};
+use super::node::{Node, NodeValue};
+use crate::assert::syntax::{self, Target};
+
+/// How bad a finding is: errors make `kanon lint` exit 1, warnings do not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// The scenario cannot run as written.
+    Error,
+    /// Probably a mistake, but the scenario can run.
+    Warning,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        })
+    }
+}
+
+/// One problem, at `file:line:column` (line and column 0 for a whole file).
+///
+/// Displays as `file:line:column: severity: message`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Finding {
+    /// The file where the problem is.
+    pub file: PathBuf,
+    /// 1-based line (0 for the whole file).
+    pub line: u32,
+    /// 1-based column (0 for the whole file).
+    pub column: u32,
+    /// Error or warning.
+    pub severity: Severity,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}: {}",
+            self.file.display(),
+            self.line,
+            self.column,
+            self.severity,
+            self.message
+        )
+    }
+}
+
+impl From<ParseError> for Finding {
+    fn from(e: ParseError) -> Self {
+        Finding {
+            file: e.file,
+            line: e.line,
+            column: e.column,
+            severity: Severity::Error,
+            message: e.message,
+        }
+    }
+}
+
+impl Finding {
+    fn at(location: &Location, severity: Severity, message: impl Into<String>) -> Self {
+        Finding {
+            file: location.file.as_ref().clone(),
+            line: location.line,
+            column: location.column,
+            severity,
+            message: message.into(),
+        }
+    }
+}
+
+/// What to check the scenarios against.
+#[derive(Clone, Debug, Default)]
+pub struct LintOptions {
+    /// Clause IDs of the catalogue; `None` skips the clause check.
+    pub clauses: Option<BTreeSet<String>>,
+}
+
+/// Whether any finding is an error.
+pub fn has_errors(findings: &[Finding]) -> bool {
+    findings.iter().any(|f| f.severity == Severity::Error)
+}
+
+/// Lints files and folders (folders: every scenario file under them, see
+/// [`SCENARIO_FILE_NAMES`]; a file given explicitly is linted whatever its name).
+/// Findings are sorted by file, line and column.
+pub fn lint(paths: &[PathBuf], options: &LintOptions) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found = Vec::new();
+            collect(path, &mut found, &mut findings);
+            found.sort();
+            files.extend(found);
+        } else if path.exists() {
+            files.push(path.clone());
+        } else {
+            findings.push(Finding::from(ParseError::file(
+                path,
+                "no such file or directory",
+            )));
+        }
+    }
+    let mut seen = BTreeSet::new();
+    let mut scenarios = Vec::new();
+    for file in files {
+        if !seen.insert(file.clone()) {
+            continue;
+        }
+        match load_file(&file) {
+            Ok(mut s) => scenarios.append(&mut s),
+            Err(errors) => findings.extend(errors.into_iter().map(Finding::from)),
+        }
+    }
+    findings.extend(check(&scenarios, options));
+    findings.sort();
+    findings.dedup();
+    findings
+}
+
+/// Lints scenario text as if read from `file` (relative references resolve from it),
+/// checking clauses against `clauses` when given.
+pub fn lint_str(file: &Path, text: &str, clauses: Option<BTreeSet<String>>) -> Vec<Finding> {
+    let mut findings = match parse_str(file, text) {
+        Ok(scenarios) => check(&scenarios, &LintOptions { clauses }),
+        Err(errors) => errors.into_iter().map(Finding::from).collect(),
+    };
+    findings.sort();
+    findings.dedup();
+    findings
+}
+
+fn collect(dir: &Path, files: &mut Vec<PathBuf>, findings: &mut Vec<Finding>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            findings.push(Finding::from(ParseError::file(
+                dir,
+                format!("cannot read directory: {e}"),
+            )));
+            return;
+        }
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect(&path, files, findings);
+        } else if path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| SCENARIO_FILE_NAMES.contains(&n))
+        {
+            files.push(path);
+        }
+    }
+}
+
+/// The semantic checks over scenarios that loaded.
+fn check(scenarios: &[Scenario], options: &LintOptions) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut names: BTreeMap<&str, &Location> = BTreeMap::new();
+    for s in scenarios {
+        match names.get(s.name.as_str()) {
+            Some(first) => findings.push(Finding::at(
+                &s.location,
+                Severity::Error,
+                format!(
+                    "duplicate scenario name `{}` (also at {first}); scenario names must be unique",
+                    s.name
+                ),
+            )),
+            None => {
+                names.insert(&s.name, &s.location);
+            }
+        }
+        check_scenario(s, options, &mut findings);
+    }
+    findings
+}
+
+fn check_scenario(s: &Scenario, options: &LintOptions, findings: &mut Vec<Finding>) {
+    if let Some(catalogue) = &options.clauses {
+        for c in &s.clauses {
+            if !catalogue.contains(&c.id) {
+                findings.push(Finding::at(
+                    &c.location,
+                    Severity::Error,
+                    format!("clause `{}` is not in the clause catalogue", c.id),
+                ));
+            }
+        }
+    }
+
+    let declared: BTreeSet<&str> = s.mocks.iter().map(|m| m.name.as_str()).collect();
+    let mut used_mocks = BTreeSet::new();
+
+    // Every name defined anywhere in the scenario (order is not checked: a name bound
+    // later than its use is the engine's to report), then every use.
+    let mut defined: BTreeSet<String> = RESERVED_BINDINGS.iter().map(|b| b.to_string()).collect();
+    let mut uses: Vec<Use> = Vec::new();
+    let file = &s.location.file;
+    bindings(&s.bindings, &mut uses, &mut defined);
+    for set in &s.binding_sets {
+        bindings(set, &mut uses, &mut defined);
+    }
+    if let Some(t) = &s.namespace_template {
+        scan(t, file, &mut uses, &mut defined);
+    }
+    for step in &s.steps {
+        bindings(&step.bindings, &mut uses, &mut defined);
+    }
+    let operations: Vec<&StepOperation> = s.operations().map(|(_, o)| o).collect();
+    for op in &operations {
+        let o = &op.operation;
+        let f = &o.location().file;
+        bindings(o.bindings(), &mut uses, &mut defined);
+        for out in o.outputs() {
+            output(out, &mut uses, &mut defined);
+        }
+        match o {
+            Operation::Apply(r)
+            | Operation::Create(r)
+            | Operation::Update(r)
+            | Operation::Patch(r) => {
+                manifests(&r.resources, &mut uses, &mut defined);
+                for e in &r.expect {
+                    if let Some(m) = &e.match_ {
+                        scan(m, f, &mut uses, &mut defined);
+                    }
+                    scan(&e.check, f, &mut uses, &mut defined);
+                }
+            }
+            Operation::Assert(c) | Operation::Error(c) => {
+                manifests(&c.trees, &mut uses, &mut defined);
+                mock_ref(
+                    c.mock.as_deref(),
+                    &c.location,
+                    &declared,
+                    &mut used_mocks,
+                    findings,
+                );
+            }
+            Operation::Consistently(c) => {
+                manifests(&c.check.trees, &mut uses, &mut defined);
+                mock_ref(
+                    c.check.mock.as_deref(),
+                    &c.check.location,
+                    &declared,
+                    &mut used_mocks,
+                    findings,
+                );
+            }
+            Operation::Delete(d) => {
+                if let DeleteTarget::Resources(r) = &d.target {
+                    manifests(r, &mut uses, &mut defined);
+                }
+                for e in &d.expect {
+                    if let Some(m) = &e.match_ {
+                        scan(m, f, &mut uses, &mut defined);
+                    }
+                    scan(&e.check, f, &mut uses, &mut defined);
+                }
+            }
+            Operation::Command(c) => {
+                bindings(&c.env, &mut uses, &mut defined);
+                if let Some(check) = &c.check {
+                    scan(check, f, &mut uses, &mut defined);
+                }
+            }
+            Operation::Script(c) => {
+                bindings(&c.env, &mut uses, &mut defined);
+                if let Some(check) = &c.check {
+                    scan(check, f, &mut uses, &mut defined);
+                }
+            }
+            Operation::Wait(w) => selector(&w.object, "wait", &w.location, findings),
+            Operation::Get(g) => selector(&g.object, "get", &g.location, findings),
+            Operation::Describe(d) => selector(&d.object, "describe", &d.location, findings),
+            Operation::Sleep(_) | Operation::Events(_) | Operation::PodLogs(_) => {}
+        }
+    }
+    for u in &uses {
+        if u.name == "mocks" {
+            for m in &declared {
+                if u.source.contains(&format!("mocks.{m}")) {
+                    used_mocks.insert(m.to_string());
+                }
+            }
+        }
+        if !defined.contains(&u.name) {
+            findings.push(Finding::at(
+                &u.location,
+                Severity::Error,
+                format!("binding `${}` is used but never defined", u.name),
+            ));
+        }
+    }
+    for m in &s.mocks {
+        if !used_mocks.contains(&m.name) {
+            findings.push(Finding::at(
+                &m.location,
+                Severity::Warning,
+                format!(
+                    "mock `{}` is declared but never used (no `mock: {}` and no `$mocks.{}`)",
+                    m.name, m.name, m.name
+                ),
+            ));
+        }
+    }
+}
+
+fn mock_ref(
+    mock: Option<&str>,
+    location: &Location,
+    declared: &BTreeSet<&str>,
+    used: &mut BTreeSet<String>,
+    findings: &mut Vec<Finding>,
+) {
+    let Some(name) = mock else { return };
+    used.insert(name.to_string());
+    if !declared.contains(name) {
+        let known = if declared.is_empty() {
+            "the scenario declares no mocks".to_string()
+        } else {
+            format!(
+                "declared: {}",
+                declared.iter().copied().collect::<Vec<_>>().join(", ")
+            )
+        };
+        findings.push(Finding::at(
+            location,
+            Severity::Error,
+            format!("`mock: {name}` names a mock not declared in spec.mocks ({known})"),
+        ));
+    }
+}
+
+fn selector(o: &ObjectSelector, op: &str, location: &Location, findings: &mut Vec<Finding>) {
+    if o.resource.is_some() && (o.api_version.is_none() || o.kind.is_none()) {
+        findings.push(Finding::at(
+            location,
+            Severity::Error,
+            format!(
+                "`{op}` with `resource:` needs `apiVersion` and `kind` as well (kanon looks objects up by apiVersion and kind)"
+            ),
+        ));
+    }
+}
+
+fn bindings(list: &[Binding], uses: &mut Vec<Use>, defined: &mut BTreeSet<String>) {
+    for b in list {
+        defined.insert(b.name.clone());
+        scan(&b.value, &b.location.file, uses, defined);
+    }
+}
+
+fn output(out: &Output, uses: &mut Vec<Use>, defined: &mut BTreeSet<String>) {
+    defined.insert(out.name.clone());
+    let file = &out.location.file;
+    scan(&out.value, file, uses, defined);
+    if let Some(m) = &out.match_ {
+        scan(m, file, uses, defined);
+    }
+}
+
+fn manifests(list: &[Manifest], uses: &mut Vec<Use>, defined: &mut BTreeSet<String>) {
+    for m in list {
+        scan(&m.node, &m.file, uses, defined);
+    }
+}
+
+/// A `$name` referenced by an expression.
+struct Use {
+    name: String,
+    source: String,
+    location: Location,
+}
+
+/// Records every binding an expression in `node` references, and every name a
+/// `->name` or `~name.` key binds.
+fn scan(
+    node: &Node,
+    file: &std::sync::Arc<PathBuf>,
+    uses: &mut Vec<Use>,
+    defined: &mut BTreeSet<String>,
+) {
+    match &node.value {
+        NodeValue::Map(entries) => {
+            for (key, value) in entries {
+                if let Ok(k) = syntax::parse(&key.name) {
+                    if let Some(b) = &k.binding {
+                        defined.insert(b.clone());
+                    }
+                    if let Some(Some(i)) = &k.foreach {
+                        defined.insert(i.clone());
+                    }
+                    if let Target::Expr(e) = &k.target {
+                        for name in e.binding_names() {
+                            uses.push(Use {
+                                name: name.clone(),
+                                source: e.source().to_string(),
+                                location: Location::new(file, key.line, key.column),
+                            });
+                        }
+                    }
+                }
+                scan(value, file, uses, defined);
+            }
+        }
+        NodeValue::Seq(items) => {
+            for i in items {
+                scan(i, file, uses, defined);
+            }
+        }
+        NodeValue::String(s) => {
+            if let Ok(Target::Expr(e)) = syntax::parse_value(s) {
+                for name in e.binding_names() {
+                    uses.push(Use {
+                        name: name.clone(),
+                        source: e.source().to_string(),
+                        location: Location::new(file, node.line, node.column),
+                    });
+                }
+            }
+        }
+        NodeValue::Null | NodeValue::Bool(_) | NodeValue::Number(_) => {}
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn doc(body: &str) -> String {
+        format!(
+            "apiVersion: kanon.dev/v1alpha1\nkind: Scenario\nmetadata:\n  name: t\nspec:\n{body}"
+        )
+    }
+
+    #[test]
+    fn defined_bindings_are_clean() {
+        let y = doc(
+            "  bindings:\n  - name: x\n    value: 1\n  steps:\n  - try:\n    - assert:\n        resource:\n          apiVersion: v1\n          kind: ConfigMap\n          metadata:\n            name: ($x)\n            (namespace): ($namespace)\n",
+        );
+        assert_eq!(lint_str(Path::new("a.yaml"), &y, None), vec![]);
+    }
+
+    #[test]
+    fn undeclared_mock_and_clause() {
+        let y = doc(
+            "  clauses: [NOPE-1]\n  steps:\n  - try:\n    - assert:\n        mock: ghost\n        resource: {}\n",
+        );
+        let f = lint_str(
+            Path::new("a.yaml"),
+            &y,
+            Some(["OK-1".to_string()].into_iter().collect()),
+        );
+        let text: Vec<String> = f.iter().map(|f| f.to_string()).collect();
+        assert_eq!(text.len(), 2, "{text:?}");
+        assert!(
+            text[0].starts_with("a.yaml:6:13: error: clause `NOPE-1`"),
+            "{text:?}"
+        );
+        assert!(text[1].contains("`mock: ghost`"), "{text:?}");
+    }
+
+    #[test]
+    fn wait_with_resource_only() {
+        let y = doc(
+            "  steps:\n  - try:\n    - wait:\n        resource: pods\n        for: {deletion: {}}\n",
+        );
+        let f = lint_str(Path::new("a.yaml"), &y, None);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].message.contains("apiVersion"));
+    }
+}

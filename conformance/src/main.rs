@@ -26,8 +26,12 @@ enum Command {
     Assert(AssertArgs),
     /// Check scenario files without a cluster (exit 1 on any error).
     Lint(LintArgs),
-    /// Print the JSON Schema of scenario documents (for editors).
-    Schema,
+    /// Print the JSON Schema of scenario documents, or of the suite file (for editors).
+    Schema {
+        /// The suite file's schema instead.
+        #[arg(long)]
+        suite: bool,
+    },
     /// Scaffold a new scenario folder with a commented example.
     New(NewArgs),
     /// Make, build or inspect throwaway clusters.
@@ -193,8 +197,12 @@ async fn main() -> ExitCode {
         Command::Assert(args) => commands::assert(args).await,
         Command::Lint(args) => commands::lint(args),
         Command::New(args) => commands::new(args),
-        Command::Schema => {
-            print!("{}", kanon::scenario::schema::scenario_schema());
+        Command::Schema { suite } => {
+            if suite {
+                print!("{}", kanon::engine::suite::suite_schema());
+            } else {
+                print!("{}", kanon::scenario::schema::scenario_schema());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Cluster(cmd) => run_cluster(cmd).await,

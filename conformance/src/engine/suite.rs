@@ -31,48 +31,67 @@ use crate::scenario::{ParseError, Timeouts, parse_duration};
 /// The suite file name `kanon test` looks for in the current directory.
 pub const SUITE_FILE: &str = "kanon.yaml";
 
-#[derive(Debug, Deserialize)]
+/// A suite file (`kanon.yaml`).
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct RawSuite {
+pub struct RawSuite {
+    /// `kanon.dev/v1alpha1`.
     api_version: String,
+    /// `Suite`.
     kind: String,
+    /// The suite's name.
     #[serde(default)]
     metadata: RawMetadata,
+    /// What to run.
     spec: RawSpec,
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// `metadata`.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawMetadata {
+    /// The suite's name.
     #[serde(default)]
     name: String,
 }
 
-#[derive(Debug, Deserialize)]
+/// `spec`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct RawSpec {
+    /// Scenario files or folders, relative to this file.
     #[serde(default)]
     scenarios: Vec<String>,
+    /// The clause catalogue for the conformance report.
     #[serde(default)]
     catalogue: Option<String>,
+    /// CRD files or folders applied before anything runs.
     #[serde(default)]
     crds: Vec<String>,
+    /// The operator under test, started with KUBECONFIG set.
     #[serde(default)]
     operator: Option<RawOperator>,
+    /// Where junit.xml, report.json, conformance.md/json and evidence go.
     #[serde(default)]
     report_dir: Option<String>,
+    /// `$values` files.
     #[serde(default)]
     values: Vec<String>,
+    /// Scenarios at once.
     #[serde(default)]
     parallel: Option<usize>,
+    /// Timeouts by class (apply, assert, error, delete, cleanup, exec), e.g. `assert: 45s`.
     #[serde(default)]
     timeouts: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// `spec.operator`: the operator to start out-of-cluster.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawOperator {
+    /// Program and arguments; a relative program path is relative to this file.
     command: Vec<String>,
+    /// Extra environment variables.
     #[serde(default)]
     env: BTreeMap<String, String>,
 }
@@ -125,6 +144,18 @@ fn set_timeout(t: &mut Timeouts, class: &str, d: Duration) -> Result<(), String>
     };
     *slot = Some(d);
     Ok(())
+}
+
+/// The JSON Schema of the suite file, pretty-printed with a trailing newline.
+pub fn suite_schema() -> String {
+    let mut schema = schemars::schema_for!(RawSuite);
+    schema.insert(
+        "title".into(),
+        serde_json::Value::String("kanon Suite".into()),
+    );
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
 }
 
 impl Suite {

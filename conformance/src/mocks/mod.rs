@@ -125,7 +125,7 @@ impl MockSpec {
                     serde_json::from_value(Value::Object(rest)).map_err(|e| err(e.to_string()))?;
                 for r in &c.responses {
                     if let Some(d) = &r.delay {
-                        webhook::parse_duration(d)
+                        crate::scenario::parse_duration(d)
                             .map_err(|e| err(format!("responses: delay {e}")))?;
                     }
                 }

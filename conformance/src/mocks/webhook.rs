@@ -34,6 +34,7 @@ use sha2::Sha256;
 use super::recorder::Recorder;
 use super::server::{self, ConnInfo, Served};
 use super::tls::MockPki;
+use crate::scenario::parse_duration;
 
 /// One scripted answer: the first whose `path` and `bodyContains` match is used.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -69,38 +70,6 @@ pub struct WebhookConfig {
     /// Require a client certificate issued by the mock's CA (mTLS).
     #[serde(default)]
     pub client_ca: bool,
-}
-
-/// Parses a Go-style duration as scenario files write them (`1m30s`, `500ms`, `2s`).
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let mut total = Duration::ZERO;
-    let mut rest = s.trim();
-    if rest.is_empty() {
-        return Err("empty duration".into());
-    }
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| format!("{s:?}: a number needs a unit (ms, s, m, h)"))?;
-        let (num, tail) = rest.split_at(digits);
-        let n: f64 = num
-            .parse()
-            .map_err(|_| format!("{s:?}: bad number {num:?}"))?;
-        let unit_len = tail
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(tail.len());
-        let (unit, next) = tail.split_at(unit_len);
-        let secs = match unit {
-            "ms" => n / 1000.0,
-            "s" => n,
-            "m" => n * 60.0,
-            "h" => n * 3600.0,
-            other => return Err(format!("{s:?}: unknown unit {other:?}")),
-        };
-        total += Duration::from_secs_f64(secs);
-        rest = next;
-    }
-    Ok(total)
 }
 
 /// Checks a DP-4 signature: `sha256=<hex HMAC-SHA256(key, "<timestamp>." + body)>`.

@@ -173,3 +173,40 @@ async fn hold_for_fails_on_the_write_that_breaks_it() {
         "ended early, on the event"
     );
 }
+
+#[tokio::test]
+async fn a_subscription_sees_every_write_made_before_it() {
+    let client = setup("watch-ryw").await;
+    let r = Resolver::new(client.clone());
+    let hub = WatchHub::new(client.clone());
+    let cm = r.resolve("v1", "ConfigMap").await.unwrap();
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "watch-ryw");
+    let first: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "rw"}, "data": {"state": "0"}}))
+            .unwrap();
+    cms.create(&PostParams::default(), &first).await.unwrap();
+    // Keep the watcher warm so every subscription reuses its (possibly lagging) store.
+    let _warm = hub
+        .subscribe(&cm.resource, Some("watch-ryw"), Duration::from_secs(10))
+        .await
+        .unwrap();
+    for i in 1..=40 {
+        let state = i.to_string();
+        cms.patch(
+            "rw",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"data": {"state": state}})),
+        )
+        .await
+        .unwrap();
+        let sub = hub
+            .subscribe(&cm.resource, Some("watch-ryw"), Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(
+            data_of(&sub.objects(), "rw").as_deref(),
+            Some(state.as_str()),
+            "write {i} not visible right after subscribing"
+        );
+    }
+}

@@ -5,13 +5,18 @@
 //! store. Waits subscribe to that counter: a check runs once at the start and then again
 //! after each event, never on a timer. When the watch breaks, kube-runtime's watcher
 //! re-lists with backoff, and the re-list itself is an event.
+//!
+//! Every subscription starts from a state at least as new as a consistent read taken
+//! when it subscribes (see [`WatchHub::subscribe`]), so a check that follows a write
+//! never judges the cache as it was before that write.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
-use kube::api::{Api, DynamicObject};
+use kube::api::{Api, DynamicObject, ListParams};
 use kube::core::ApiResource;
 use kube::runtime::reflector::{self, Store, store::Writer};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -28,8 +33,10 @@ struct Key {
 }
 
 struct Entry {
+    api: Api<DynamicObject>,
     store: Store<DynamicObject>,
     ticks: tick::Receiver<u64>,
+    progress: Arc<AtomicU64>,
     last_error: Arc<Mutex<Option<String>>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -52,6 +59,8 @@ impl std::fmt::Debug for WatchHub {
 pub struct Subscription {
     store: Store<DynamicObject>,
     ticks: tick::Receiver<u64>,
+    /// The highest resourceVersion among the events applied to the store.
+    progress: Arc<AtomicU64>,
     last_error: Arc<Mutex<Option<String>>>,
 }
 
@@ -95,6 +104,18 @@ pub enum WatchError {
         /// The watcher's last error.
         last_error: Option<String>,
     },
+    /// The store did not catch up with a consistent read in time.
+    #[error("the watch cache of {resource}{} did not catch up with the API server within {timeout:?}{}", namespace.as_deref().map(|n| format!(" in namespace {n}")).unwrap_or_default(), detail.as_deref().map(|e| format!(": {e}")).unwrap_or_default())]
+    Lagging {
+        /// The resource's plural.
+        resource: String,
+        /// The namespace, if any.
+        namespace: Option<String>,
+        /// How long it was given.
+        timeout: Duration,
+        /// The consistent read's error or the watcher's last error.
+        detail: Option<String>,
+    },
 }
 
 impl WatchHub {
@@ -107,38 +128,79 @@ impl WatchHub {
     }
 
     /// Subscribes to `resource` in `namespace` (all namespaces or cluster-scoped when
-    /// `None`), starting the watcher if it is not running, and waits for its first list.
+    /// `None`), starting the watcher if it is not running, waits for its first list,
+    /// then takes a consistent (quorum) metadata list and waits until the store is at
+    /// least that new: writes made before this call are visible to the caller's checks.
     pub async fn subscribe(
         &self,
         resource: &ApiResource,
         namespace: Option<&str>,
         sync_timeout: Duration,
     ) -> Result<Subscription, WatchError> {
+        let deadline = Instant::now() + sync_timeout;
         let key = Key {
             group: resource.group.clone(),
             version: resource.version.clone(),
             plural: resource.plural.clone(),
             namespace: namespace.map(str::to_string),
         };
-        let sub = {
+        let (api, mut sub) = {
             let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
             let entry = entries
                 .entry(key)
                 .or_insert_with(|| self.start(resource, namespace));
-            Subscription {
+            let sub = Subscription {
                 store: entry.store.clone(),
                 ticks: entry.ticks.clone(),
+                progress: entry.progress.clone(),
                 last_error: entry.last_error.clone(),
-            }
+            };
+            (entry.api.clone(), sub)
         };
-        match tokio::time::timeout(sync_timeout, sub.store.wait_until_ready()).await {
-            Ok(Ok(())) => Ok(sub),
-            _ => Err(WatchError::NotSynced {
+        if !matches!(
+            tokio::time::timeout_at(deadline, sub.store.wait_until_ready()).await,
+            Ok(Ok(()))
+        ) {
+            return Err(WatchError::NotSynced {
                 resource: resource.plural.clone(),
                 namespace: namespace.map(str::to_string),
                 timeout: sync_timeout,
                 last_error: sub.last_error(),
-            }),
+            });
+        }
+        let lagging = |detail: Option<String>| WatchError::Lagging {
+            resource: resource.plural.clone(),
+            namespace: namespace.map(str::to_string),
+            timeout: sync_timeout,
+            detail,
+        };
+        let fresh = match tokio::time::timeout_at(
+            deadline,
+            api.list_metadata(&ListParams::default()),
+        )
+        .await
+        {
+            Ok(Ok(list)) => list,
+            Ok(Err(e)) => return Err(lagging(Some(e.to_string()))),
+            Err(_) => return Err(lagging(None)),
+        };
+        let Some(floor) = Floor::of(&fresh) else {
+            // Resource versions that are not numbers cannot be ordered; skip the barrier.
+            return Ok(sub);
+        };
+        loop {
+            sub.ticks.borrow_and_update();
+            if floor.reached(sub.progress.load(Ordering::Acquire), &sub.objects()) {
+                return Ok(sub);
+            }
+            tokio::select! {
+                alive = sub.next_event() => {
+                    if !alive {
+                        return Err(lagging(sub.last_error()));
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline) => return Err(lagging(sub.last_error())),
+            }
         }
     }
 
@@ -152,25 +214,41 @@ impl WatchHub {
         let (tx, rx) = tick::channel(0u64);
         let last_error: Arc<Mutex<Option<String>>> = Arc::default();
         let errors = last_error.clone();
+        let progress = Arc::new(AtomicU64::new(0));
+        let seen = progress.clone();
         let stream = reflector::reflector(
             writer,
-            watcher(api, watcher::Config::default()).default_backoff(),
+            watcher(api.clone(), watcher::Config::default()).default_backoff(),
         );
         let task = tokio::spawn(async move {
             let mut stream = std::pin::pin!(stream);
             while let Some(event) = stream.next().await {
-                if let Err(e) = &event
-                    && let Ok(mut slot) = errors.lock()
-                {
-                    *slot = Some(e.to_string());
+                match &event {
+                    Err(e) => {
+                        if let Ok(mut slot) = errors.lock() {
+                            *slot = Some(e.to_string());
+                        }
+                    }
+                    Ok(
+                        watcher::Event::Apply(o)
+                        | watcher::Event::Delete(o)
+                        | watcher::Event::InitApply(o),
+                    ) => {
+                        if let Some(rv) = revision(o.metadata.resource_version.as_deref()) {
+                            seen.fetch_max(rv, Ordering::AcqRel);
+                        }
+                    }
+                    Ok(_) => {}
                 }
                 // The store has applied the event by now; wake every waiter.
                 tx.send_modify(|n| *n = n.wrapping_add(1));
             }
         });
         Entry {
+            api,
             store,
             ticks: rx,
+            progress,
             last_error,
             task,
         }
@@ -202,6 +280,73 @@ impl Drop for WatchHub {
                 e.task.abort();
             }
         }
+    }
+}
+
+/// A resourceVersion as a number; the API server's come from etcd's global revision
+/// counter, so they order writes across objects.
+fn revision(rv: Option<&str>) -> Option<u64> {
+    rv?.parse().ok()
+}
+
+/// What a consistent list saw: the store is caught up once it is at least this new.
+#[derive(Debug, Clone, PartialEq)]
+struct Floor {
+    /// The list's own resourceVersion.
+    list: u64,
+    /// Each listed object's (namespace, name) and resourceVersion.
+    objects: HashMap<(Option<String>, String), u64>,
+}
+
+impl Floor {
+    /// `None` when a resourceVersion is not a number.
+    fn of<K>(list: &kube::api::ObjectList<K>) -> Option<Self>
+    where
+        K: kube::Resource + Clone,
+    {
+        let mut objects = HashMap::new();
+        for o in &list.items {
+            let meta = o.meta();
+            let rv = revision(meta.resource_version.as_deref())?;
+            objects.insert(
+                (
+                    meta.namespace.clone(),
+                    meta.name.clone().unwrap_or_default(),
+                ),
+                rv,
+            );
+        }
+        Some(Self {
+            list: revision(list.metadata.resource_version.as_deref())?,
+            objects,
+        })
+    }
+
+    /// Whether a store that has applied events up to `progress` and holds `objects`
+    /// reflects at least the listed state: it has seen an event past the list, or every
+    /// listed object at its listed version or newer and nothing the list no longer had.
+    fn reached(&self, progress: u64, objects: &[Arc<DynamicObject>]) -> bool {
+        if progress >= self.list {
+            return true;
+        }
+        let mut found = 0;
+        for o in objects {
+            let key = (
+                o.metadata.namespace.clone(),
+                o.metadata.name.clone().unwrap_or_default(),
+            );
+            let Some(rv) = revision(o.metadata.resource_version.as_deref()) else {
+                return true;
+            };
+            match self.objects.get(&key) {
+                Some(&listed) if rv >= listed => found += 1,
+                Some(_) => return false,
+                // Gone by the time of the list, or created after it.
+                None if rv <= self.list => return false,
+                None => {}
+            }
+        }
+        found == self.objects.len()
     }
 }
 
@@ -258,5 +403,69 @@ pub async fn hold_for<E>(
             }
             _ = tokio::time::sleep_until(until) => return Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(name: &str, rv: &str) -> Arc<DynamicObject> {
+        let mut o = DynamicObject::new(
+            name,
+            &ApiResource::erase::<k8s_openapi::api::core::v1::ConfigMap>(&()),
+        )
+        .within("ns");
+        o.metadata.resource_version = Some(rv.into());
+        Arc::new(o)
+    }
+
+    fn floor(list: u64, objects: &[(&str, u64)]) -> Floor {
+        Floor {
+            list,
+            objects: objects
+                .iter()
+                .map(|(n, rv)| ((Some("ns".to_string()), n.to_string()), *rv))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_store_that_matches_the_list_is_caught_up_without_events() {
+        let f = floor(120, &[("a", 100), ("b", 110)]);
+        assert!(f.reached(0, &[obj("a", "100"), obj("b", "110")]));
+    }
+
+    #[test]
+    fn an_older_copy_of_a_listed_object_is_stale() {
+        let f = floor(120, &[("a", 100)]);
+        assert!(!f.reached(90, &[obj("a", "90")]));
+        assert!(f.reached(100, &[obj("a", "100")]));
+    }
+
+    #[test]
+    fn a_listed_object_missing_from_the_store_is_stale() {
+        let f = floor(120, &[("a", 100), ("b", 110)]);
+        assert!(!f.reached(100, &[obj("a", "100")]));
+    }
+
+    #[test]
+    fn an_object_the_list_no_longer_had_is_stale_unless_newer() {
+        let f = floor(120, &[("a", 100)]);
+        assert!(!f.reached(100, &[obj("a", "100"), obj("gone", "50")]));
+        assert!(f.reached(100, &[obj("a", "100"), obj("new", "130")]));
+    }
+
+    #[test]
+    fn an_event_past_the_list_proves_the_store_caught_up() {
+        let f = floor(120, &[("a", 100)]);
+        assert!(f.reached(125, &[]));
+    }
+
+    #[test]
+    fn resource_versions_parse_only_as_numbers() {
+        assert_eq!(revision(Some("42")), Some(42));
+        assert_eq!(revision(Some("abc")), None);
+        assert_eq!(revision(None), None);
     }
 }

@@ -91,7 +91,11 @@ async fn setup() -> Result<RunContext, String> {
         ),
         kubeconfig: cluster.kubeconfig_path().to_path_buf(),
         timeouts: Default::default(),
-        values: serde_json::Value::Object(Default::default()),
+        // `$values` as `kanon test` has them without a values file: the catalogue's
+        // documented defaults.
+        values: kanon::report::conformance::Catalogue::load(&repo().join("scenarios/clauses.yaml"))
+            .map_err(|e| e.to_string())?
+            .default_values(),
         console: Arc::new(Console::new(
             Box::new(std::io::sink()),
             false,

@@ -181,13 +181,22 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
     let t0 = Instant::now();
     // Inputs first: nothing touches a cluster when a file is wrong.
     let scenarios = load_scenarios(&opts)?;
-    let values = load_values(&opts.values_files, &opts.set)?;
     let catalogue = opts
         .catalogue
         .as_deref()
         .map(Catalogue::load)
         .transpose()
         .map_err(|e| RunError::Input(vec![ParseError::file(Path::new(""), e.to_string())]))?;
+    // The catalogue's documented defaults are the lowest layer of `$values`.
+    let mut values = catalogue
+        .as_ref()
+        .map(Catalogue::default_values)
+        .unwrap_or_else(|| Value::Object(Default::default()));
+    super::eval::merge(&mut values, &load_values(&opts.values_files, &opts.set)?);
+    let values_used = catalogue
+        .as_ref()
+        .map(|c| c.values_used(&values))
+        .unwrap_or_default();
     let report_dir = opts
         .report_dir
         .as_deref()
@@ -308,6 +317,7 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
         started,
         duration: t0.elapsed(),
         scenarios: reports,
+        values: values_used,
     };
     if let Some(rd) = &report_dir {
         rd.write_all(&report, catalogue.as_ref())

@@ -1,10 +1,11 @@
 //! The clause report: each contract clause → pass / fail / not covered, with the
 //! scenarios behind it (`conformance.md`, `conformance.json`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::model::{RunReport, Status};
 
@@ -19,13 +20,27 @@ pub struct Clause {
     /// Section of the contract, e.g. `2. Admission`.
     #[serde(default)]
     pub section: String,
-    /// What an implementation may rename through `--values` (documented per clause).
+    /// A remark shown with the clause (e.g. which documented `$values` it reads).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
 
-/// A clause catalogue file: `clauses: [{id, title, section}]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A `$values` entry an implementation may set (`--values` / `--set`) to rename what the
+/// contract leaves open; scenarios read it as `$values.<name>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValueDoc {
+    /// Dotted path under `$values`, e.g. `serverImage`.
+    pub name: String,
+    /// Used when no values file or `--set` gives one.
+    pub default: Value,
+    /// What it names and what may be put there.
+    pub description: String,
+}
+
+/// A clause catalogue file: `clauses: [{id, title, section}]` and the `values:` an
+/// implementation may rename.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Catalogue {
     /// The contract's name, for headings.
@@ -33,6 +48,9 @@ pub struct Catalogue {
     pub contract: String,
     /// The clauses, in contract order.
     pub clauses: Vec<Clause>,
+    /// The `$values` the scenarios read, with their defaults.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<ValueDoc>,
 }
 
 /// Errors reading a catalogue.
@@ -53,6 +71,16 @@ pub enum CatalogueError {
         path: String,
         /// Parser message with line and column.
         message: String,
+    },
+    /// A value is documented twice or its name is not a dotted path.
+    #[error("{path}: value `{name}`: {problem}")]
+    Value {
+        /// The file.
+        path: String,
+        /// The value's name.
+        name: String,
+        /// What is wrong.
+        problem: &'static str,
     },
     /// An ID appears twice.
     #[error("{path}: clause {id} is listed twice")]
@@ -85,12 +113,83 @@ impl Catalogue {
                 });
             }
         }
+        let mut names = BTreeSet::new();
+        for v in &cat.values {
+            let problem = if !is_dotted_path(&v.name) {
+                Some("not a dotted path of identifiers")
+            } else if !names.insert(v.name.as_str()) {
+                Some("documented twice")
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                return Err(CatalogueError::Value {
+                    path: p,
+                    name: v.name.clone(),
+                    problem,
+                });
+            }
+        }
         Ok(cat)
     }
 
     /// Whether `id` is in the catalogue.
     pub fn contains(&self, id: &str) -> bool {
         self.clauses.iter().any(|c| c.id == id)
+    }
+
+    /// The documented values' defaults as one `$values` object (the lowest layer, under
+    /// values files and `--set`).
+    pub fn default_values(&self) -> Value {
+        let mut out = Value::Object(Default::default());
+        for v in &self.values {
+            set_path(&mut out, &v.name, v.default.clone());
+        }
+        out
+    }
+
+    /// The documented values as `values` has them (after files and `--set`), by name;
+    /// undocumented entries (which may be secrets) are left out.
+    pub fn values_used(&self, values: &Value) -> BTreeMap<String, Value> {
+        self.values
+            .iter()
+            .map(|v| {
+                let used = v
+                    .name
+                    .split('.')
+                    .try_fold(values, |cur, key| cur.get(key))
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                (v.name.clone(), used)
+            })
+            .collect()
+    }
+}
+
+fn is_dotted_path(name: &str) -> bool {
+    name.split('.').all(|part| {
+        let mut chars = part.chars();
+        chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    })
+}
+
+/// Sets `value` at the dotted `path` inside `root`, creating objects on the way.
+fn set_path(root: &mut Value, path: &str, value: Value) {
+    let mut cur = root;
+    let mut parts = path.split('.').peekable();
+    while let Some(key) = parts.next() {
+        if !cur.is_object() {
+            *cur = Value::Object(Default::default());
+        }
+        let Value::Object(map) = cur else { return };
+        if parts.peek().is_none() {
+            map.insert(key.to_string(), value);
+            return;
+        }
+        cur = map.entry(key.to_string()).or_insert(Value::Null);
     }
 }
 
@@ -150,6 +249,20 @@ pub struct ConformanceReport {
     pub clauses: Vec<ClauseResult>,
     /// Clause IDs scenarios named that the catalogue lacks.
     pub unknown_clauses: Vec<String>,
+    /// Each documented `$values` entry with its default and what this run used.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<ValueUse>,
+}
+
+/// A documented `$values` entry in a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValueUse {
+    /// Its name.
+    pub name: String,
+    /// The catalogue's default.
+    pub default: Value,
+    /// What the run used.
+    pub used: Value,
 }
 
 /// Builds the clause report of `run` against `catalogue`.
@@ -200,6 +313,22 @@ pub fn build(catalogue: &Catalogue, run: &RunReport) -> ConformanceReport {
         not_covered: count(Verdict::NotCovered),
         clauses,
         unknown_clauses: unknown.into_iter().collect(),
+        values: catalogue
+            .values
+            .iter()
+            .map(|v| ValueUse {
+                name: v.name.clone(),
+                default: v.default.clone(),
+                used: run.values.get(&v.name).cloned().unwrap_or(Value::Null),
+            })
+            .collect(),
+    }
+}
+
+fn inline_json(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -273,6 +402,21 @@ pub fn render_markdown(r: &ConformanceReport) -> String {
             }
         }
     }
+    if !r.values.is_empty() {
+        out.push_str("\n## Values\n\n| Value | Default | This run |\n|---|---|---|\n");
+        for v in &r.values {
+            let used = if v.used == v.default {
+                "default".to_string()
+            } else {
+                format!("**`{}`**", md_escape(&inline_json(&v.used)))
+            };
+            out.push_str(&format!(
+                "| `{}` | `{}` | {used} |\n",
+                v.name,
+                md_escape(&inline_json(&v.default))
+            ));
+        }
+    }
     if !r.unknown_clauses.is_empty() {
         out.push_str(&format!(
             "\nScenarios name clauses the catalogue does not have: {}\n",
@@ -286,6 +430,7 @@ pub fn render_markdown(r: &ConformanceReport) -> String {
 mod tests {
     use super::*;
     use crate::report::model::{Attempt, Failure, ScenarioReport};
+    use serde_json::json;
     use std::time::Duration;
 
     fn scenario(name: &str, clauses: &[&str], status: Status) -> ScenarioReport {
@@ -322,6 +467,7 @@ mod tests {
                     note: None,
                 })
                 .collect(),
+            values: vec![],
         }
     }
 
@@ -337,6 +483,7 @@ mod tests {
                 scenario("c", &["CEL-2"], Status::Skipped),
                 scenario("d", &["TEL-1", "XYZ-9"], Status::Flaky),
             ],
+            values: Default::default(),
         };
         let r = build(&catalogue(), &run);
         let v: Vec<(&str, Verdict)> = r
@@ -390,6 +537,67 @@ mod tests {
         std::fs::write(&bad, "clauses:\n- id: A\n  titel: t\n").unwrap();
         let err = Catalogue::load(&bad).unwrap_err().to_string();
         assert!(err.contains("bad.yaml") && err.contains("titel"), "{err}");
+    }
+
+    fn with_values() -> Catalogue {
+        Catalogue {
+            contract: "c".into(),
+            clauses: vec![],
+            values: vec![
+                ValueDoc {
+                    name: "serverImage".into(),
+                    default: json!("img:1"),
+                    description: "d".into(),
+                },
+                ValueDoc {
+                    name: "names.container".into(),
+                    default: json!("toolhive"),
+                    description: "d".into(),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn documented_values_give_nested_defaults() {
+        assert_eq!(
+            with_values().default_values(),
+            json!({"serverImage": "img:1", "names": {"container": "toolhive"}})
+        );
+    }
+
+    #[test]
+    fn only_documented_values_reach_the_report() {
+        let used = with_values().values_used(&json!({
+            "serverImage": "mine:2",
+            "token": "s3cret",
+            "names": {"container": "toolhive"}
+        }));
+        assert_eq!(used.len(), 2);
+        assert_eq!(used["serverImage"], json!("mine:2"));
+        assert!(!serde_json::to_string(&used).unwrap().contains("s3cret"));
+        let run = RunReport {
+            kanon_version: "0".into(),
+            started: "t".into(),
+            duration: Duration::ZERO,
+            scenarios: vec![],
+            values: used,
+        };
+        let md = render_markdown(&build(&with_values(), &run));
+        assert!(md.contains("| `serverImage` | `img:1` | **`mine:2`** |"), "{md}");
+        assert!(md.contains("| `names.container` | `toolhive` | default |"), "{md}");
+    }
+
+    #[rstest::rstest]
+    #[case("values:\n- {name: a, default: 1, description: d}\n- {name: a, default: 2, description: d}\n", "documented twice")]
+    #[case("values:\n- {name: 'a..b', default: 1, description: d}\n", "dotted path")]
+    #[case("values:\n- {name: '1a', default: 1, description: d}\n", "dotted path")]
+    fn bad_value_docs_are_rejected(#[case] tail: &str, #[case] problem: &str) {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.yaml");
+        std::fs::write(&f, format!("clauses: []\n{tail}")).unwrap();
+        let err = Catalogue::load(&f).unwrap_err().to_string();
+        assert!(err.contains(problem), "{err}");
     }
 }
 

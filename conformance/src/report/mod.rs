@@ -144,6 +144,7 @@ mod tests {
             kanon_version: "0.1.0".into(),
             started: "2026-11-23T07:00:00Z".into(),
             duration: Duration::from_secs(3),
+            values: Default::default(),
             scenarios: vec![
                 mk("ok", Status::Passed, vec![attempt(Status::Passed, "")]),
                 mk(
@@ -273,6 +274,7 @@ mod tests {
                 section: String::new(),
                 note: None,
             }],
+            values: vec![],
         };
         let files = rd.write_all(&run(), Some(&cat)).unwrap();
         let names: Vec<String> = files

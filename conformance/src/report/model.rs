@@ -176,6 +176,10 @@ pub struct RunReport {
     pub duration: Duration,
     /// Every scenario, in file order.
     pub scenarios: Vec<ScenarioReport>,
+    /// The catalogue's documented `$values` as this run had them (only those: other
+    /// values may be secrets).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub values: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Counts of a run.

@@ -584,13 +584,25 @@ mod tests {
             values: used,
         };
         let md = render_markdown(&build(&with_values(), &run));
-        assert!(md.contains("| `serverImage` | `img:1` | **`mine:2`** |"), "{md}");
-        assert!(md.contains("| `names.container` | `toolhive` | default |"), "{md}");
+        assert!(
+            md.contains("| `serverImage` | `img:1` | **`mine:2`** |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| `names.container` | `toolhive` | default |"),
+            "{md}"
+        );
     }
 
     #[rstest::rstest]
-    #[case("values:\n- {name: a, default: 1, description: d}\n- {name: a, default: 2, description: d}\n", "documented twice")]
-    #[case("values:\n- {name: 'a..b', default: 1, description: d}\n", "dotted path")]
+    #[case(
+        "values:\n- {name: a, default: 1, description: d}\n- {name: a, default: 2, description: d}\n",
+        "documented twice"
+    )]
+    #[case(
+        "values:\n- {name: 'a..b', default: 1, description: d}\n",
+        "dotted path"
+    )]
     #[case("values:\n- {name: '1a', default: 1, description: d}\n", "dotted path")]
     fn bad_value_docs_are_rejected(#[case] tail: &str, #[case] problem: &str) {
         let dir = tempfile::tempdir().unwrap();

@@ -306,3 +306,57 @@ async fn naming_another_cluster_fails_loudly() {
     );
     assert!(f.message.contains("staging"), "{f:?}");
 }
+
+/// Lifts finalizer `kanon.dev/waits-for-a` from ConfigMap `b` once ConfigMap `a` of the
+/// same namespace is gone: a dependency the way an operator's finalizer would hold one.
+async fn lift_b_after_a(client: kube::Client) {
+    use futures::StreamExt;
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use kube::api::{Api, Patch, PatchParams};
+    use kube::runtime::{WatchStreamExt, watcher};
+    let all: Api<ConfigMap> = Api::all(client.clone());
+    let cfg = watcher::Config::default().labels("kanon-test/dependency=true");
+    let mut events = std::pin::pin!(watcher(all, cfg).default_backoff().touched_objects());
+    while let Some(Ok(cm)) = events.next().await {
+        let Some(ns) = cm.metadata.namespace.clone() else {
+            continue;
+        };
+        let api: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
+        let Ok(Some(b)) = api.get_opt("b").await else {
+            continue;
+        };
+        if b.metadata.deletion_timestamp.is_some() && matches!(api.get_opt("a").await, Ok(None)) {
+            let _ = api
+                .patch(
+                    "b",
+                    &PatchParams::default(),
+                    &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+                )
+                .await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn cleanup_sends_every_delete_before_waiting_so_dependencies_resolve() {
+    let (ctx, _w) = context(json!({}), None).await;
+    let lifter = tokio::spawn(lift_b_after_a(ctx.client.clone()));
+    let r = run(
+        &ctx,
+        &repo().join("fixtures/engine/cleanup-dependency/scenario.yaml"),
+    )
+    .await;
+    lifter.abort();
+    assert_eq!(r.status, Status::Passed, "{:?}", r.failure());
+    let cleanup: Vec<(String, Status)> = r.attempts[0]
+        .steps
+        .iter()
+        .flat_map(|s| &s.operations)
+        .filter(|o| o.block == "cleanup" && o.operation == "delete")
+        .map(|o| (o.object.clone().unwrap_or_default(), o.status))
+        .collect();
+    assert!(
+        cleanup.len() >= 2 && cleanup.iter().all(|(_, s)| *s == Status::Passed),
+        "{cleanup:?}"
+    );
+}

@@ -20,7 +20,7 @@ use super::namespace;
 use crate::expr::{Bindings, ClusterLookup};
 use crate::k8s::{Resolver, WatchHub};
 use crate::mocks::{MockSet, MockSpec as MockConfig};
-use crate::ops::delete::{DeleteSpec, delete};
+use crate::ops::delete::{DeleteSpec, request_deletion};
 use crate::ops::{ObjectRef, OpEnv};
 use crate::report::ReportDir;
 use crate::report::console::Console;
@@ -344,8 +344,27 @@ pub async fn run_scenario(
             &ctx.timeouts,
         );
         let created: Vec<ObjectRef> = cx.env.created.lock().map(|c| c.clone()).unwrap_or_default();
+        // Every delete is sent (in reverse creation order) before any is waited for: an
+        // object whose finalizer waits on a later one's deletion must not stall it.
+        let mut requested = Vec::new();
         for r in created.iter().rev() {
-            let op = delete_created(&cx, r, cleanup_timeout).await;
+            let t = Instant::now();
+            let started = now_rfc3339();
+            let pending = request_deletion(&cx.env, &delete_spec(&cx, r)).await;
+            requested.push((r, t, started, pending));
+        }
+        let waits = requested.into_iter().map(|(r, t, started, pending)| {
+            let env = &cx.env;
+            let location = source(&cx.scenario.location);
+            async move {
+                let result = match pending {
+                    Ok(p) => p.wait(env, cleanup_timeout).await.map(|_| ()),
+                    Err(e) => Err(e),
+                };
+                cleanup_report(r, location, started, t.elapsed(), result)
+            }
+        });
+        for op in futures::future::join_all(waits).await {
             if op.status == Status::Failed {
                 first_failure.get_or_insert_with(|| op.failure.clone().unwrap_or_default());
             }
@@ -505,10 +524,8 @@ async fn setup(
     Ok((created_ns, mocks))
 }
 
-async fn delete_created(cx: &ScenarioCx<'_>, r: &ObjectRef, timeout: Duration) -> OperationReport {
-    let t = Instant::now();
-    let started = now_rfc3339();
-    let spec = DeleteSpec {
+fn delete_spec(cx: &ScenarioCx<'_>, r: &ObjectRef) -> DeleteSpec {
+    DeleteSpec {
         api_version: r.api_version.clone(),
         kind: r.kind.clone(),
         name: Some(r.name.clone()),
@@ -518,12 +535,20 @@ async fn delete_created(cx: &ScenarioCx<'_>, r: &ObjectRef, timeout: Duration) -
             .scenario
             .deletion_propagation_policy
             .map(exec::propagation),
-    };
-    let result = delete(&cx.env, &spec, timeout).await;
+    }
+}
+
+fn cleanup_report(
+    r: &ObjectRef,
+    location: SourceLocation,
+    started: String,
+    duration: Duration,
+    result: Result<(), crate::ops::OpError>,
+) -> OperationReport {
     OperationReport {
         operation: "delete".into(),
         block: "cleanup".into(),
-        location: source(&cx.scenario.location),
+        location,
         object: Some(r.to_string()),
         status: if result.is_ok() {
             Status::Passed
@@ -531,7 +556,7 @@ async fn delete_created(cx: &ScenarioCx<'_>, r: &ObjectRef, timeout: Duration) -
             Status::Failed
         },
         started,
-        duration: t.elapsed(),
+        duration,
         failure: result.err().map(|e| Failure {
             message: format!("cleanup of {r}: {e}"),
             ..Default::default()

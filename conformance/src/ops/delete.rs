@@ -32,6 +32,22 @@ pub async fn delete(
     spec: &DeleteSpec,
     timeout: Duration,
 ) -> Result<Vec<ObjectRef>, OpError> {
+    request_deletion(env, spec).await?.wait(env, timeout).await
+}
+
+/// Deletions requested but perhaps not finished (finalizers may still run).
+#[derive(Debug)]
+pub struct PendingDeletion {
+    target: super::Target,
+    kind: String,
+    uids: Vec<String>,
+    deleted: Vec<ObjectRef>,
+}
+
+/// Sends the deletes of what `spec` names without waiting for them to finish, so several
+/// deletions (say a scenario's cleanup) can be in flight at once: an object whose
+/// finalizer waits for another one's deletion does not hold that one up.
+pub async fn request_deletion(env: &OpEnv, spec: &DeleteSpec) -> Result<PendingDeletion, OpError> {
     let target = env
         .kind_target(&spec.api_version, &spec.kind, spec.namespace.as_deref())
         .await?;
@@ -84,25 +100,38 @@ pub async fn delete(
             Err(e) => return Err(api_err(r.to_string())(e)),
         }
     }
-    if uids.is_empty() {
-        return Ok(deleted);
-    }
-    let mut sub = env.watch(&target, timeout).await?;
-    let outcome = wait_for(&mut sub, Instant::now() + timeout, |objs| {
-        let left: Vec<String> = objs
-            .iter()
-            .filter(|o| o.metadata.uid.as_ref().is_some_and(|u| uids.contains(u)))
-            .map(|o| o.metadata.name.clone().unwrap_or_default())
-            .collect();
-        if left.is_empty() { Ok(()) } else { Err(left) }
+    Ok(PendingDeletion {
+        target,
+        kind: spec.kind.clone(),
+        uids,
+        deleted,
     })
-    .await;
-    match outcome {
-        WaitOutcome::Passed(()) => Ok(deleted),
-        WaitOutcome::TimedOut(left) => Err(OpError::Timeout {
-            what: format!("deletion of {} {}", spec.kind, left.join(", ")),
-            timeout,
-            last: Some("still present (finalizers?)".into()),
-        }),
+}
+
+impl PendingDeletion {
+    /// Waits, watch-driven, until every object deleted is gone; returns them.
+    pub async fn wait(self, env: &OpEnv, timeout: Duration) -> Result<Vec<ObjectRef>, OpError> {
+        if self.uids.is_empty() {
+            return Ok(self.deleted);
+        }
+        let mut sub = env.watch(&self.target, timeout).await?;
+        let uids = &self.uids;
+        let outcome = wait_for(&mut sub, Instant::now() + timeout, |objs| {
+            let left: Vec<String> = objs
+                .iter()
+                .filter(|o| o.metadata.uid.as_ref().is_some_and(|u| uids.contains(u)))
+                .map(|o| o.metadata.name.clone().unwrap_or_default())
+                .collect();
+            if left.is_empty() { Ok(()) } else { Err(left) }
+        })
+        .await;
+        match outcome {
+            WaitOutcome::Passed(()) => Ok(self.deleted),
+            WaitOutcome::TimedOut(left) => Err(OpError::Timeout {
+                what: format!("deletion of {} {}", self.kind, left.join(", ")),
+                timeout,
+                last: Some("still present (finalizers?)".into()),
+            }),
+        }
     }
 }

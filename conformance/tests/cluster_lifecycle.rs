@@ -87,3 +87,82 @@ async fn objects_and_clients_survive_an_api_server_restart() {
         .expect("same client works after restart");
     assert_eq!(got.data.unwrap()["k"], "v");
 }
+
+#[tokio::test]
+async fn after_a_controller_manager_restart_new_crd_kinds_are_garbage_collected() {
+    use kanon::engine::crds;
+    use kanon::k8s::{Resolver, WatchHub};
+    use kanon::ops::OpEnv;
+    use kube::api::{DeleteParams, DynamicObject};
+    use kube::core::{ApiResource, GroupVersionKind};
+    use kube::runtime::wait::{await_condition, conditions};
+
+    let _serial = SERIAL.lock().await;
+    let cluster = LocalCluster::start().await.expect("cluster starts");
+    let client = cluster.client().await.unwrap();
+    let env = OpEnv {
+        client: client.clone(),
+        resolver: Arc::new(Resolver::new(client.clone())),
+        hub: Arc::new(WatchHub::new(client.clone())),
+        namespace: "default".into(),
+        kubeconfig: cluster.kubeconfig_path().to_path_buf(),
+        created: Default::default(),
+    };
+    let crd = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/engine/crd-widgets.yaml");
+    crds::install(&env, &[crd], Duration::from_secs(30))
+        .await
+        .unwrap();
+    let old_pid = |c: &LocalCluster| {
+        c.pids()
+            .into_iter()
+            .find(|(n, _)| n == "kube-controller-manager")
+            .map(|(_, p)| p)
+            .unwrap()
+    };
+    let before = old_pid(&cluster);
+    cluster.restart_controller_manager().await.unwrap();
+    assert_ne!(old_pid(&cluster), before, "a new process runs");
+    assert!(!pid_alive(before), "the old one is gone");
+
+    let widgets: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "default",
+        &ApiResource::from_gvk(&GroupVersionKind::gvk("engine.kanon.dev", "v1", "Widget")),
+    );
+    let owner: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "engine.kanon.dev/v1", "kind": "Widget",
+        "metadata": {"name": "owner"}, "spec": {}
+    }))
+    .unwrap();
+    let owner = widgets
+        .create(&PostParams::default(), &owner)
+        .await
+        .unwrap();
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let owned: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "owned", "ownerReferences": [{
+            "apiVersion": "engine.kanon.dev/v1", "kind": "Widget", "name": "owner",
+            "uid": owner.metadata.uid.clone().unwrap()
+        }]}}))
+        .unwrap();
+    let owned = cms.create(&PostParams::default(), &owned).await.unwrap();
+    widgets
+        .delete("owner", &DeleteParams::background())
+        .await
+        .unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(90),
+        await_condition(
+            cms.clone(),
+            "owned",
+            conditions::is_deleted(&owned.metadata.uid.unwrap()),
+        ),
+    )
+    .await
+    .expect("the owned ConfigMap is collected")
+    .unwrap();
+    let pids = cluster.pids();
+    let dir = cluster.dir().to_path_buf();
+    cluster.teardown();
+    assert_gone(&pids, &dir);
+}

@@ -64,6 +64,11 @@ async fn setup() -> Result<RunContext, String> {
     )
     .await
     .map_err(|e| e.to_string())?;
+    // Garbage collection of MCPServer children from the first scenario on.
+    cluster
+        .restart_controller_manager()
+        .await
+        .map_err(|e| e.to_string())?;
     // The operator runs for the whole process on a thread and runtime of its own.
     let config = cluster.kube_config().clone();
     std::thread::Builder::new()

@@ -84,6 +84,7 @@ pub struct LocalCluster {
     config: kube::Config,
     assets: Assets,
     apiserver_args: Vec<String>,
+    controller_manager_args: Vec<String>,
     procs: Mutex<Vec<Supervised>>,
     registry_id: u64,
     timings: StartupTimings,
@@ -186,10 +187,11 @@ impl LocalCluster {
         let api_ready = t0.elapsed();
 
         let kubeconfig_s = kubeconfig_path.to_string_lossy().to_string();
+        let controller_manager_args = controller_manager_args(&kubeconfig_s, &files, &ports);
         guard.spawn(
             &assets,
             Component::KubeControllerManager,
-            &controller_manager_args(&kubeconfig_s, &files, &ports),
+            &controller_manager_args,
         )?;
         guard.spawn(
             &assets,
@@ -220,6 +222,7 @@ impl LocalCluster {
             config,
             assets,
             apiserver_args,
+            controller_manager_args,
             procs: Mutex::new(procs),
             registry_id,
             probe,
@@ -284,11 +287,36 @@ impl LocalCluster {
     /// Stops the API server and starts it again on the same port and storage, then waits
     /// until it is ready. Clients reconnect by themselves; watches resume.
     pub async fn restart_apiserver(&self) -> Result<(), ClusterError> {
+        let mut fresh = self
+            .respawn(Component::KubeApiserver, &self.apiserver_args)
+            .await?;
+        let ready = wait_api_ready(&self.probe, &mut fresh, Duration::from_secs(60)).await;
+        self.adopt(fresh)?;
+        ready
+    }
+
+    /// Restarts kube-controller-manager, so that its garbage collector knows resource
+    /// kinds added since it started at once rather than at its next 30-second discovery
+    /// resync: call it after installing CRDs whose objects own others.
+    pub async fn restart_controller_manager(&self) -> Result<(), ClusterError> {
+        let fresh = self
+            .respawn(
+                Component::KubeControllerManager,
+                &self.controller_manager_args,
+            )
+            .await?;
+        self.adopt(fresh)
+    }
+
+    /// Stops `component` (SIGTERM, then SIGKILL) and starts it again with `args`.
+    async fn respawn(
+        &self,
+        component: Component,
+        args: &[String],
+    ) -> Result<Vec<Supervised>, ClusterError> {
         let old = {
             let mut procs = self.procs.lock().map_err(|_| poisoned())?;
-            let idx = procs
-                .iter()
-                .position(|p| p.name() == Component::KubeApiserver.binary());
+            let idx = procs.iter().position(|p| p.name() == component.binary());
             idx.map(|i| procs.remove(i))
         };
         if let Some(mut old) = old {
@@ -296,17 +324,18 @@ impl LocalCluster {
                 process::stop_all(std::slice::from_mut(&mut old), Duration::from_secs(5))
             })
             .await
-            .map_err(|e| ClusterError::io(Path::new("kube-apiserver"), std::io::Error::other(e)))?;
+            .map_err(|e| {
+                ClusterError::io(Path::new(component.binary()), std::io::Error::other(e))
+            })?;
         }
-        let log = self.dir.join("kube-apiserver.log");
-        let restarted = Supervised::spawn(
-            Component::KubeApiserver.binary(),
-            self.assets.path(Component::KubeApiserver),
-            &self.apiserver_args,
-            &log,
-        )?;
-        let mut fresh = vec![restarted];
-        wait_api_ready(&self.probe, &mut fresh, Duration::from_secs(60)).await?;
+        let log = self.dir.join(format!("{}.log", component.binary()));
+        let restarted =
+            Supervised::spawn(component.binary(), self.assets.path(component), args, &log)?;
+        Ok(vec![restarted])
+    }
+
+    /// Puts restarted processes back into the table the teardown and the exit hooks use.
+    fn adopt(&self, fresh: Vec<Supervised>) -> Result<(), ClusterError> {
         let mut procs = self.procs.lock().map_err(|_| poisoned())?;
         procs.extend(fresh);
         process::update(
@@ -493,6 +522,10 @@ fn controller_manager_args(kubeconfig: &str, f: &PkiFiles, p: &Ports) -> Vec<Str
         format!("--cluster-signing-key-file={}", f.ca_key),
         "--controllers=*".into(),
         "--use-service-account-credentials=false".into(),
+        // The default (20/s) throttles Deployments, ReplicaSets and garbage collection
+        // once a test creates more than a handful of objects.
+        "--kube-api-qps=200".into(),
+        "--kube-api-burst=400".into(),
         "--v=1".into(),
     ]
 }

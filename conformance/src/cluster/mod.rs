@@ -180,6 +180,16 @@ impl Cluster {
         }
     }
 
+    /// Lets the cluster catch up with CRDs just installed where it can do so faster than
+    /// by itself: a local control plane restarts its controller manager, so garbage
+    /// collection covers the new kinds at once instead of after a 30-second resync.
+    pub async fn crds_installed(&self) -> Result<(), ClusterError> {
+        match self {
+            Cluster::Local(c) => c.restart_controller_manager().await,
+            Cluster::K3s(_) | Cluster::Existing(_) => Ok(()),
+        }
+    }
+
     /// Whether kanon created this cluster (and so may tear it down).
     pub fn is_owned(&self) -> bool {
         !matches!(self, Cluster::Existing(_))

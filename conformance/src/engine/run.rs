@@ -244,6 +244,10 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
             .await
             .map_err(|e| RunError::Setup(format!("CRDs: {e}")))?;
         tracing::info!(crds = names.len(), "CRDs installed");
+        cluster
+            .crds_installed()
+            .await
+            .map_err(|e| RunError::Setup(format!("cluster: {e}")))?;
     }
     let log_dir = report_dir
         .as_ref()

@@ -79,6 +79,11 @@ pub async fn client() -> Client {
     SHARED_OPERATOR
         .get_or_init(|| async {
             install_crds(&client).await;
+            // Garbage collection of MCPServer children without the 30 s discovery resync.
+            cluster
+                .restart_controller_manager()
+                .await
+                .expect("controller manager restarts");
             // Runs until the process exits; the cluster is torn down then too.
             std::mem::forget(Operator::start(cluster.kube_config().clone()));
         })

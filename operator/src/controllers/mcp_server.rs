@@ -544,28 +544,22 @@ async fn apply_children(
 
     let configmap = resources::configmap::build(inputs, &owner)?;
     let checksum = resources::configmap::checksum(&configmap)?;
-    apply_if_changed(
-        &Api::namespaced(ctx.client.clone(), namespace),
-        &ctx.configmaps,
-        &configmap,
-    )
-    .await?;
-
     let service = resources::service::build(inputs, &owner);
-    apply_if_changed(
-        &Api::namespaced(ctx.client.clone(), namespace),
-        &ctx.services,
-        &service,
-    )
-    .await?;
-
     let deployment = resources::deployment::build(inputs, &owner, &checksum);
-    apply_if_changed(
-        &Api::namespaced(ctx.client.clone(), namespace),
-        &ctx.deployments,
-        &deployment,
-    )
-    .await
+    // The three writes are independent (the pod template names the ConfigMap, and a Pod
+    // waits for it if it comes second), so they go out together: one round trip of
+    // latency per reconcile instead of three.
+    let (configmaps, services, deployments) = (
+        Api::namespaced(ctx.client.clone(), namespace),
+        Api::namespaced(ctx.client.clone(), namespace),
+        Api::namespaced(ctx.client.clone(), namespace),
+    );
+    let (_, _, deployment) = futures::try_join!(
+        apply_if_changed(&configmaps, &ctx.configmaps, &configmap),
+        apply_if_changed(&services, &ctx.services, &service),
+        apply_if_changed(&deployments, &ctx.deployments, &deployment),
+    )?;
+    Ok(deployment)
 }
 
 #[cfg(test)]

@@ -63,6 +63,7 @@ async fn context(values: Value, report_dir: Option<&Path>) -> (RunContext, tempf
         namespace: None,
         process_logs: vec![],
         await_namespace_deletion: false,
+        faults: Default::default(),
     };
     (ctx, work)
 }

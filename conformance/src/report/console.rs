@@ -145,6 +145,11 @@ impl Console {
                 text.push_str(&format!("\n      evidence: {e}"));
             }
         }
+        if s.status == Status::Skipped
+            && let Some(r) = &s.skip_reason
+        {
+            text.push_str(&format!("\n      skipped: {r}"));
+        }
         self.line(&text);
     }
 

@@ -7,6 +7,7 @@ pub mod assert;
 pub mod cluster;
 pub mod engine;
 pub mod expr;
+pub mod faults;
 pub mod k8s;
 pub mod mocks;
 pub mod ops;

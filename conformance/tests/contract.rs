@@ -2,12 +2,17 @@
 //! test case, run against the reference operator (started in-process) on one shared
 //! local cluster. A failing scenario fails only its own case, with the diff in the output.
 //!
+//! The operator reaches the API server through kanon's fault proxy, so `disrupt`
+//! scenarios can fail its writes, cut it off, or restart the API server. Those run alone
+//! (`concurrent: false`): they take the write side of [`exclusive`], every other case
+//! the read side.
+//!
 //! `cargo test --test contract -- <filter>` runs some; `--list` lists them.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use kanon::cluster::LocalCluster;
@@ -69,8 +74,12 @@ async fn setup() -> Result<RunContext, String> {
         .restart_controller_manager()
         .await
         .map_err(|e| e.to_string())?;
-    // The operator runs for the whole process on a thread and runtime of its own.
-    let config = cluster.kube_config().clone();
+    // The operator runs for the whole process on a thread and runtime of its own, and
+    // talks to the API server through the fault proxy (which lives on this runtime).
+    let proxy = kanon::faults::FaultProxy::start(cluster.kube_config())
+        .await
+        .map_err(|e| e.to_string())?;
+    let config = proxy.kube_config().map_err(|e| e.to_string())?;
     std::thread::Builder::new()
         .name("mcp-operator".into())
         .spawn(move || {
@@ -113,13 +122,47 @@ async fn setup() -> Result<RunContext, String> {
         namespace: None,
         process_logs: vec![],
         await_namespace_deletion: false,
+        faults: kanon::faults::Capabilities {
+            proxy: Some(Arc::new(proxy)),
+            proxy_unavailable: None,
+            apiserver: Some(Arc::new(Restarter(cluster))),
+        },
     })
+}
+
+/// The shared cluster's API server, for `disrupt: {apiServer: {restart: {}}}`.
+struct Restarter(&'static LocalCluster);
+
+impl kanon::faults::ApiServerControl for Restarter {
+    fn restart_apiserver(&self) -> futures::future::BoxFuture<'_, Result<(), String>> {
+        kanon::faults::ApiServerControl::restart_apiserver(self.0)
+    }
+}
+
+/// Scenarios with `concurrent: false` hold the write side: they run alone.
+fn exclusive() -> &'static RwLock<()> {
+    static LOCK: RwLock<()> = RwLock::new(());
+    &LOCK
 }
 
 /// Runs one scenario; a failure carries every failed operation with its diff.
 fn run_case(scenario: &Scenario) -> Result<(), Failed> {
     let ctx = context().map_err(|e| Failed::from(format!("suite setup failed: {e}")))?;
-    let report = runtime().block_on(run_scenario(ctx, scenario, &scenario.name, &[]));
+    let lock = exclusive();
+    let report = if scenario.concurrent == Some(false) {
+        let _alone = lock.write().unwrap_or_else(|e| e.into_inner());
+        runtime().block_on(run_scenario(ctx, scenario, &scenario.name, &[]))
+    } else {
+        let _shared = lock.read().unwrap_or_else(|e| e.into_inner());
+        runtime().block_on(run_scenario(ctx, scenario, &scenario.name, &[]))
+    };
+    if report.status == Status::Skipped
+        && let Some(reason) = &report.skip_reason
+    {
+        // libtest-mimic cannot mark a case skipped at run time: fail loudly rather
+        // than pass silently, since this suite can perform every disruption.
+        return Err(Failed::from(format!("skipped: {reason}")));
+    }
     if report.status != Status::Failed {
         return Ok(());
     }

@@ -63,6 +63,7 @@ async fn context(values: Value, report_dir: Option<&Path>) -> (RunContext, tempf
         namespace: None,
         process_logs: vec![],
         await_namespace_deletion: false,
+        faults: Default::default(),
     };
     (ctx, work)
 }
@@ -359,4 +360,49 @@ async fn cleanup_sends_every_delete_before_waiting_so_dependencies_resolve() {
         cleanup.len() >= 2 && cleanup.iter().all(|(_, s)| *s == Status::Passed),
         "{cleanup:?}"
     );
+}
+
+#[tokio::test]
+async fn a_disruption_the_run_cannot_perform_skips_the_scenario_with_the_reason() {
+    let (ctx, _w) = context(json!({}), None).await;
+    let r = run(
+        &ctx,
+        &repo().join("scenarios/robustness/conflict-retries/scenario.yaml"),
+    )
+    .await;
+    assert_eq!(r.status, Status::Skipped);
+    let reason = r.skip_reason.expect("a reason");
+    assert!(
+        reason.contains("operatorApi disruptions need an operator kanon starts"),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn disruptions_are_lifted_when_the_scenario_fails() {
+    let (mut ctx, _w) = context(json!({}), None).await;
+    let cluster = kanon::cluster::LocalCluster::shared().await.unwrap();
+    let proxy = Arc::new(
+        kanon::faults::FaultProxy::start(cluster.kube_config())
+            .await
+            .unwrap(),
+    );
+    ctx.faults.proxy = Some(proxy.clone());
+    let r = run(
+        &ctx,
+        &repo().join("fixtures/engine/disrupt-lifted/scenario.yaml"),
+    )
+    .await;
+    assert_eq!(r.status, Status::Failed);
+    assert!(
+        !proxy.active(),
+        "five-minute faults are lifted with the scenario"
+    );
+    let lifted = r.attempts[0]
+        .steps
+        .iter()
+        .flat_map(|s| s.operations.iter())
+        .find(|o| o.operation == "disrupt" && o.block == "cleanup")
+        .expect("the lift is reported");
+    assert!(lifted.output.contains("1 outage"), "{}", lifted.output);
 }

@@ -38,6 +38,31 @@ current-context: {name}
     )
 }
 
+/// Renders a kubeconfig with one cluster at a plain-HTTP loopback `server` and no
+/// credentials (the server adds them): what the operator under test gets when kanon's
+/// fault proxy stands between it and the API server.
+pub fn render_plain(name: &str, server: &str) -> String {
+    format!(
+        "apiVersion: v1
+kind: Config
+clusters:
+- name: {name}
+  cluster:
+    server: {server}
+users:
+- name: {name}
+  user: {{}}
+contexts:
+- name: {name}
+  context:
+    cluster: {name}
+    user: {name}
+    namespace: default
+current-context: {name}
+"
+    )
+}
+
 /// Writes `text` to `path` readable by the owner only (it holds a private key).
 pub fn write_private(path: &Path, text: &str) -> Result<(), ClusterError> {
     use std::io::Write;
@@ -123,5 +148,18 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[tokio::test]
+    async fn plain_kubeconfig_loads_without_credentials() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kubeconfig");
+        write_private(&path, &render_plain("proxy", "http://127.0.0.1:8080")).unwrap();
+        let config = load(&path, None).await.unwrap();
+        assert_eq!(config.cluster_url.to_string(), "http://127.0.0.1:8080/");
+        assert!(config.auth_info.token.is_none());
+        assert!(config.auth_info.client_certificate_data.is_none());
+        // kube-rs builds a client for a plain-http server.
+        kube::Client::try_from(config).unwrap();
     }
 }

@@ -129,7 +129,7 @@ fn cluster_of(op: &Operation) -> Option<&str> {
         Operation::Describe(o) => o.cluster.as_deref(),
         Operation::Events(o) => o.cluster.as_deref(),
         Operation::PodLogs(o) => o.cluster.as_deref(),
-        Operation::Sleep(_) => None,
+        Operation::Sleep(_) | Operation::Disrupt(_) => None,
     }
 }
 
@@ -180,6 +180,7 @@ async fn dispatch(
             tokio::time::sleep(s.duration).await;
             Ok(Done::object(None))
         }
+        Operation::Disrupt(d) => disrupt(cx, d, timeout).await,
         Operation::Command(c) => command(cx, c, scope, timeout).await,
         Operation::Script(s) => script(cx, s, scope, timeout).await,
         Operation::Get(g) => diag(cx, &g.object, timeout, DiagKind::Get).await,
@@ -208,6 +209,45 @@ async fn dispatch(
                 Err(_) => Err((None, failure(format!("podLogs: not within {timeout:?}")))),
             }
         }
+    }
+}
+
+/// Starts a disruption (see [`crate::scenario::Disruption`]); its description goes to
+/// the operation's output.
+async fn disrupt(
+    cx: &ScenarioCx<'_>,
+    d: &crate::scenario::DisruptOp,
+    timeout: Duration,
+) -> OpResult {
+    use crate::scenario::Disruption;
+    let faults = &cx.faults;
+    let (object, result) = match &d.disruption {
+        Disruption::FailWrites {
+            statuses,
+            ratio,
+            duration,
+        } => (
+            "operator API",
+            faults.fail_writes(statuses, *ratio, *duration),
+        ),
+        Disruption::Outage { duration } => ("operator API", faults.outage(*duration)),
+        Disruption::RestartApiServer => (
+            "API server",
+            match tokio::time::timeout(timeout, faults.restart_apiserver()).await {
+                Ok(r) => r,
+                Err(_) => Err(format!(
+                    "the API server was not ready again within {timeout:?}"
+                )),
+            },
+        ),
+    };
+    match result {
+        Ok(text) => Ok(Done {
+            object: Some(object.to_string()),
+            bindings: None,
+            output: text,
+        }),
+        Err(e) => Err((Some(object.to_string()), failure(e))),
     }
 }
 

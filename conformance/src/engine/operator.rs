@@ -1,6 +1,7 @@
 //! The operator under test, when kanon starts it (`--operator-cmd` or the suite file):
-//! a child process with `KUBECONFIG` pointing at the cluster, its output captured in a
-//! log file for the reports, stopped (SIGTERM, then SIGKILL) when the run ends.
+//! a child process with `KUBECONFIG` pointing at the cluster (through kanon's fault
+//! proxy, see [`crate::faults`], when the run could start one), its output captured in
+//! a log file for the reports, stopped (SIGTERM, then SIGKILL) when the run ends.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

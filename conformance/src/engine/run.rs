@@ -15,6 +15,7 @@ use super::runner::{RunContext, run_scenario};
 use super::schedule::{Job, Policy, run_all};
 use super::suite::OperatorCommand;
 use crate::cluster::{Cluster, ClusterKind, LocalOptions};
+use crate::faults::{ApiServerControl, Capabilities, FaultError, FaultProxy};
 use crate::k8s::selector::LabelSelector;
 use crate::k8s::{Resolver, WatchHub};
 use crate::ops::OpEnv;
@@ -175,6 +176,14 @@ pub fn jobs(scenarios: &[Arc<Scenario>]) -> Vec<Job<(Arc<Scenario>, Option<usize
     out
 }
 
+/// Starts the fault proxy in front of the API server of `config` and writes the
+/// operator's kubeconfig for it to `kubeconfig`.
+async fn start_proxy(config: &kube::Config, kubeconfig: &Path) -> Result<FaultProxy, FaultError> {
+    let proxy = FaultProxy::start(config).await?;
+    proxy.write_kubeconfig(kubeconfig)?;
+    Ok(proxy)
+}
+
 /// Runs `opts` to the end; returns the report (its `success()` is the exit status).
 pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
     let started = now_rfc3339();
@@ -253,22 +262,44 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
         .as_ref()
         .map(|r| r.path().to_path_buf())
         .unwrap_or_else(|| work.path().to_path_buf());
+    let kube_config =
+        crate::cluster::kubeconfig::load(cluster.kubeconfig_path(), opts.context.as_deref())
+            .await
+            .map_err(|e| RunError::Setup(e.to_string()))?;
+    let cluster = Arc::new(cluster);
+    let mut faults = Capabilities::default();
+    if matches!(cluster.as_ref(), Cluster::Local(_)) {
+        faults.apiserver = Some(cluster.clone() as Arc<dyn ApiServerControl>);
+    }
     let mut process_logs = Vec::new();
     let mut operator = match &opts.operator {
         Some(op) => {
             let log = log_dir.join("operator.log");
             process_logs.push(("operator".to_string(), log.clone()));
+            // The operator talks to the API server through the fault proxy, so
+            // scenarios can disrupt its traffic; without a proxy it talks directly and
+            // those scenarios are skipped.
+            let proxied = work.path().join("operator-kubeconfig");
+            let kubeconfig = match start_proxy(&kube_config, &proxied).await {
+                Ok(proxy) => {
+                    faults.proxy = Some(Arc::new(proxy));
+                    proxied.as_path()
+                }
+                Err(e) => {
+                    console.line_raw(&format!(
+                        "kanon: the operator talks to the API server directly, operatorApi disruptions are skipped: {e}"
+                    ));
+                    faults.proxy_unavailable = Some(e.to_string());
+                    cluster.kubeconfig_path()
+                }
+            };
             Some(
-                OperatorProcess::start(&op.command, &op.env, cluster.kubeconfig_path(), &log)
+                OperatorProcess::start(&op.command, &op.env, kubeconfig, &log)
                     .map_err(|e| RunError::Setup(format!("operator: {e}")))?,
             )
         }
         None => None,
     };
-    let kube_config =
-        crate::cluster::kubeconfig::load(cluster.kubeconfig_path(), opts.context.as_deref())
-            .await
-            .map_err(|e| RunError::Setup(e.to_string()))?;
     let lookup = Arc::new(
         KubeLookup::start(kube_config)
             .map_err(|e| RunError::Setup(format!("lookup thread: {e}")))?,
@@ -289,6 +320,7 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
         namespace: opts.namespace.clone(),
         process_logs,
         await_namespace_deletion: !cluster.is_owned(),
+        faults,
     });
 
     let run_ctx = ctx.clone();

@@ -67,6 +67,8 @@ pub struct RunContext {
     /// not own; a throwaway cluster is torn down whole anyway, so waiting would only
     /// add the namespace controller's few seconds to every scenario.
     pub await_namespace_deletion: bool,
+    /// What `disrupt` operations can act on in this run.
+    pub faults: crate::faults::Capabilities,
 }
 
 impl std::fmt::Debug for RunContext {
@@ -95,6 +97,7 @@ pub(crate) struct ScenarioCx<'a> {
     pub mocks: MockSet,
     pub deadline: Option<Instant>,
     pub asserted: Mutex<Vec<ObjectRef>>,
+    pub faults: crate::faults::FaultSession,
 }
 
 impl ScenarioCx<'_> {
@@ -113,9 +116,11 @@ impl ScenarioCx<'_> {
         self.scenario.flavor
     }
 
-    /// Bindings with the current mock records (`$mocks.<name>.records` change).
+    /// Bindings with the current mock records (`$mocks.<name>.records` change) and
+    /// fault counters (`$faults`).
     pub fn refresh_mocks(&self, b: &Bindings) -> Bindings {
         b.with("mocks", self.mocks.bindings())
+            .with("faults", self.faults.bindings())
     }
 
     /// The timeout of `op` in `step`.
@@ -155,6 +160,7 @@ fn skipped_report(scenario: &Scenario, name: &str) -> ScenarioReport {
         status: Status::Skipped,
         attempts: Vec::new(),
         evidence: None,
+        skip_reason: None,
     }
 }
 
@@ -167,6 +173,19 @@ pub async fn run_scenario(
 ) -> ScenarioReport {
     if scenario.skip {
         return skipped_report(scenario, name);
+    }
+    // A disruption this run cannot perform skips the scenario, saying why: never a
+    // silent pass.
+    let missing: Vec<String> = scenario
+        .disrupt_targets()
+        .into_iter()
+        .filter_map(|t| ctx.faults.missing(t))
+        .collect();
+    if !missing.is_empty() {
+        let mut report = skipped_report(scenario, name);
+        report.skip_reason = Some(missing.join("; "));
+        ctx.console.scenario(&report);
+        return report;
     }
     let started_at = now_rfc3339();
     let t0 = Instant::now();
@@ -222,6 +241,7 @@ pub async fn run_scenario(
         mocks,
         deadline: scenario.timeout.map(|t| Instant::now() + t),
         asserted: Mutex::new(Vec::new()),
+        faults: crate::faults::FaultSession::start(&ctx.faults),
     };
 
     // Bindings: $namespace, $values, $mocks, then the scenario's own and the table row.
@@ -234,7 +254,8 @@ pub async fn run_scenario(
         .with_cluster(ctx.lookup.clone())
         .with("namespace", Value::String(ns.clone()))
         .with("values", values)
-        .with("mocks", cx.mocks.bindings());
+        .with("mocks", cx.mocks.bindings())
+        .with("faults", cx.faults.bindings());
     if let Some(f) = exec::unsupported_cluster(scenario.cluster.as_deref()) {
         first_failure = Some(Failure {
             message: format!("{}: {}", scenario.location, f.message),
@@ -273,6 +294,9 @@ pub async fn run_scenario(
             });
         }
     }
+
+    // Disruptions end with the steps (before cleanup, which may need the operator).
+    let lifted = cx.faults.used().then(|| lift_report(&cx));
 
     // Evidence, while the objects still exist.
     if first_failure.is_some()
@@ -324,6 +348,10 @@ pub async fn run_scenario(
         tokio::time::sleep(d).await;
     }
     let mut cleanup_ops = Vec::new();
+    if let Some(op) = lifted {
+        ctx.console.operation(name, "cleanup", &op);
+        cleanup_ops.push((usize::MAX, op));
+    }
     for (i, step) in scenario.steps.iter().enumerate().take(ran_steps).rev() {
         for op in &step.cleanup {
             let r = exec::run_operation(&cx, step, op, "cleanup", &scope, None).await;
@@ -522,6 +550,28 @@ async fn setup(
         ..Default::default()
     })?;
     Ok((created_ns, mocks))
+}
+
+/// Lifts the scenario's disruptions; the report says what was injected.
+fn lift_report(cx: &ScenarioCx<'_>) -> OperationReport {
+    let started = now_rfc3339();
+    let t = Instant::now();
+    let summary = cx.faults.lift();
+    OperationReport {
+        operation: "disrupt".into(),
+        block: "cleanup".into(),
+        location: source(&cx.scenario.location),
+        object: Some("lift every disruption".into()),
+        status: Status::Passed,
+        started,
+        duration: t.elapsed(),
+        failure: None,
+        output: if summary.is_empty() {
+            "nothing was injected".into()
+        } else {
+            format!("injected: {summary}")
+        },
+    }
 }
 
 fn delete_spec(cx: &ScenarioCx<'_>, r: &ObjectRef) -> DeleteSpec {

@@ -70,6 +70,7 @@ fn skipped<S>(job: &Job<S>, name: String) -> ScenarioReport {
         status: Status::Skipped,
         attempts: Vec::new(),
         evidence: None,
+        skip_reason: None,
     }
 }
 
@@ -184,6 +185,7 @@ mod tests {
                 failure: None,
             }],
             evidence: None,
+            skip_reason: None,
         }
     }
 

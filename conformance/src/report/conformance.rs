@@ -232,6 +232,9 @@ pub struct ScenarioRef {
     /// Its evidence folder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<String>,
+    /// Why it was skipped, when the run could not perform it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
 }
 
 /// The whole clause report.
@@ -279,6 +282,7 @@ pub fn build(catalogue: &Catalogue, run: &RunReport) -> ConformanceReport {
                 status: s.status,
                 failure: s.failure().map(|f| f.message.clone()),
                 evidence: s.evidence.clone(),
+                skip_reason: s.skip_reason.clone(),
             })
             .collect();
         let ran: Vec<&ScenarioRef> = scenarios
@@ -369,7 +373,12 @@ pub fn render_markdown(r: &ConformanceReport) -> String {
                     Status::Failed => " (failed)",
                     Status::Skipped => " (skipped)",
                 };
-                format!("`{}`{mark}", md_escape(&s.name))
+                match (&s.status, &s.skip_reason) {
+                    (Status::Skipped, Some(r)) => {
+                        format!("`{}` (skipped: {})", md_escape(&s.name), md_escape(r))
+                    }
+                    _ => format!("`{}`{mark}", md_escape(&s.name)),
+                }
             })
             .collect::<Vec<_>>()
             .join(", ");
@@ -452,6 +461,7 @@ mod tests {
                 }),
             }],
             evidence: None,
+            skip_reason: None,
         }
     }
 

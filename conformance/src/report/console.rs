@@ -99,6 +99,10 @@ impl Console {
             op.object.as_deref().unwrap_or(""),
             self.paint(DIM, &format!(" ({:.2}s)", op.duration.as_secs_f64()))
         );
+        if op.operation == "disrupt" && !op.output.is_empty() {
+            // What a disruption did (or, when lifted, what it injected).
+            text.push_str(&format!("\n      {}", op.output));
+        }
         if let Some(f) = &op.failure {
             text.push_str(&format!("\n      {}: {}", op.location, f.message));
             for e in &f.errors {
@@ -144,6 +148,11 @@ impl Console {
             if let Some(e) = &s.evidence {
                 text.push_str(&format!("\n      evidence: {e}"));
             }
+        }
+        if s.status == Status::Skipped
+            && let Some(r) = &s.skip_reason
+        {
+            text.push_str(&format!("\n      skipped: {r}"));
         }
         self.line(&text);
     }

@@ -96,7 +96,11 @@ pub fn render(run: &RunReport) -> Result<String, std::io::Error> {
                     .map_err(std::io::Error::other)?;
             }
             Status::Skipped => {
-                w.write_event(Event::Empty(BytesStart::new("skipped")))
+                let mut el = BytesStart::new("skipped");
+                if let Some(r) = &s.skip_reason {
+                    el.push_attribute(("message", r.as_str()));
+                }
+                w.write_event(Event::Empty(el))
                     .map_err(std::io::Error::other)?;
             }
             Status::Passed | Status::Flaky => {}

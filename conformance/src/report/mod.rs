@@ -139,6 +139,7 @@ mod tests {
             status,
             attempts,
             evidence: None,
+            skip_reason: None,
         };
         RunReport {
             kanon_version: "0.1.0".into(),

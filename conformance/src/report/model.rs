@@ -150,6 +150,9 @@ pub struct ScenarioReport {
     /// Folder with failure evidence, relative to the report dir.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<String>,
+    /// Why it was skipped, when the run could not perform it (a `disrupt` it cannot do).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
 }
 
 impl ScenarioReport {

@@ -329,7 +329,10 @@ fn check_scenario(s: &Scenario, options: &LintOptions, findings: &mut Vec<Findin
             Operation::Wait(w) => selector(&w.object, "wait", &w.location, findings),
             Operation::Get(g) => selector(&g.object, "get", &g.location, findings),
             Operation::Describe(d) => selector(&d.object, "describe", &d.location, findings),
-            Operation::Sleep(_) | Operation::Events(_) | Operation::PodLogs(_) => {}
+            Operation::Sleep(_)
+            | Operation::Events(_)
+            | Operation::PodLogs(_)
+            | Operation::Disrupt(_) => {}
         }
     }
     for u in &uses {

@@ -517,6 +517,24 @@ impl Cx {
             steps.push(self.step(i, raw));
         }
         let catch = self.operations(spec.catch);
+        self.no_disrupt(&catch, "catch");
+        let disrupts = steps
+            .iter()
+            .flat_map(|s: &Step| s.try_.iter())
+            .find(|o| matches!(o.operation, Operation::Disrupt(_)))
+            .map(|o| o.location.clone());
+        if let Some(at) = disrupts {
+            match &spec.concurrent {
+                Some(c) if !c.value => {}
+                Some(c) => self.err(
+                    c,
+                    "a scenario with `disrupt` must run alone: set `concurrent: false`",
+                ),
+                None => self.errors.push(at.error(
+                    "a scenario with `disrupt` must run alone: add `concurrent: false` to its spec",
+                )),
+            }
+        }
         let clauses = spec
             .clauses
             .unwrap_or_default()
@@ -650,6 +668,13 @@ impl Cx {
         catch.extend(self.operations(raw.catch));
         finally.extend(self.operations(raw.finally));
         cleanup.extend(self.operations(raw.cleanup));
+        for (block, ops) in [
+            ("catch", &catch),
+            ("finally", &finally),
+            ("cleanup", &cleanup),
+        ] {
+            self.no_disrupt(ops, block);
+        }
         Step {
             name: Cx::string(raw.name).unwrap_or_else(|| format!("step-{}", index + 1)),
             location,
@@ -798,10 +823,11 @@ impl Cx {
         ));
         one!(r.events, "events", |cx: &mut Cx, v| Some(cx.events(v)));
         one!(r.pod_logs, "podLogs", |cx: &mut Cx, v| Some(cx.pod_logs(v)));
+        one!(r.disrupt, "disrupt", |cx: &mut Cx, v| cx.disrupt(v));
         match names.len() {
             0 => {
                 self.errors.push(location.error(
-                    "operation has no action: expected one of apply, create, update, patch, assert, error, consistently, delete, wait, sleep, command, script, get, describe, events, podLogs",
+                    "operation has no action: expected one of apply, create, update, patch, assert, error, consistently, delete, wait, sleep, command, script, get, describe, events, podLogs, disrupt",
                 ));
                 return None;
             }
@@ -821,6 +847,153 @@ impl Cx {
             continue_on_error: Cx::flag(r.continue_on_error).unwrap_or(false),
             operation,
         })
+    }
+
+    /// `disrupt` only belongs in `try`: faults are started deliberately, and lifted by
+    /// the engine when the scenario ends.
+    fn no_disrupt(&mut self, ops: &[StepOperation], block: &str) {
+        for op in ops {
+            if matches!(op.operation, Operation::Disrupt(_)) {
+                self.errors.push(op.location.error(format!(
+                    "`disrupt` belongs in `try`, not in `{block}`: disruptions are lifted by themselves when the scenario ends"
+                )));
+            }
+        }
+    }
+
+    /// A disruption's duration: parsed, positive, at most [`MAX_DISRUPTION`].
+    fn disruption_duration(&mut self, s: &S<String>) -> Option<Duration> {
+        let d = self.duration(Some(s))?;
+        if d.is_zero() || d > MAX_DISRUPTION {
+            self.err(
+                s,
+                format!(
+                    "a disruption lasts more than 0s and at most {}s, found {:?}",
+                    MAX_DISRUPTION.as_secs(),
+                    s.value
+                ),
+            );
+            return None;
+        }
+        Some(d)
+    }
+
+    fn status_codes(&mut self, node: &Node) -> Vec<u16> {
+        let items: Vec<&Node> = match &node.value {
+            NodeValue::Seq(items) if !items.is_empty() => items.iter().collect(),
+            NodeValue::Seq(_) => {
+                self.node_err(node, "`status` needs at least one status code");
+                return Vec::new();
+            }
+            _ => vec![node],
+        };
+        let mut out = Vec::new();
+        for item in items {
+            let code = match &item.value {
+                NodeValue::Number(n) => n.as_u64().and_then(|c| u16::try_from(c).ok()),
+                _ => None,
+            };
+            match code {
+                Some(c) if crate::faults::plan::reason(c).is_some() => out.push(c),
+                _ => self.node_err(
+                    item,
+                    "unsupported `status`: expected 409 (Conflict), 429 (TooManyRequests), 500 (InternalError) or 503 (ServiceUnavailable)",
+                ),
+            }
+        }
+        out
+    }
+
+    fn disrupt(&mut self, v: S<RawDisrupt>) -> Option<Operation> {
+        let location = self.loc(&v);
+        let r = v.value;
+        let timeout = self.duration(r.timeout.as_ref());
+        let disruption = match (r.operator_api, r.api_server) {
+            (Some(_), Some(_)) | (None, None) => {
+                self.errors.push(
+                    location.error("`disrupt` needs exactly one of `operatorApi` and `apiServer`"),
+                );
+                return None;
+            }
+            (Some(o), None) => {
+                let at = self.loc(&o);
+                let o = o.value;
+                match (o.fail_writes, o.outage) {
+                    (Some(f), None) => {
+                        let Some(for_) = &o.for_ else {
+                            self.errors.push(at.error(
+                                "`failWrites` needs `for`: how long the fault lasts (`for: 20s`)",
+                            ));
+                            return None;
+                        };
+                        let duration = self.disruption_duration(for_);
+                        let statuses = self.status_codes(&f.value.status);
+                        let ratio = match f.value.ratio {
+                            Some(r) if r.value > 0.0 && r.value <= 1.0 => r.value,
+                            Some(r) => {
+                                self.err(
+                                    &r,
+                                    format!(
+                                        "`ratio` is a share of writes in (0, 1], found {}",
+                                        r.value
+                                    ),
+                                );
+                                return None;
+                            }
+                            None => 1.0,
+                        };
+                        if statuses.is_empty() {
+                            return None;
+                        }
+                        Disruption::FailWrites {
+                            statuses,
+                            ratio,
+                            duration: duration?,
+                        }
+                    }
+                    (None, Some(d)) => {
+                        if let Some(f) = &o.for_ {
+                            self.err(
+                                f,
+                                "`outage` carries its own duration (`outage: 8s`); drop `for`",
+                            );
+                        }
+                        Disruption::Outage {
+                            duration: self.disruption_duration(&d)?,
+                        }
+                    }
+                    _ => {
+                        self.errors.push(at.error(
+                            "`operatorApi` needs exactly one of `failWrites` (with `for`) and `outage`",
+                        ));
+                        return None;
+                    }
+                }
+            }
+            (None, Some(a)) => {
+                let at = self.loc(&a);
+                match a.value.restart {
+                    Some(n) => {
+                        if !matches!(&n.value, NodeValue::Map(m) if m.is_empty())
+                            && !matches!(n.value, NodeValue::Null)
+                        {
+                            self.node_err(&n, "`restart` takes no options: write `restart: {}`");
+                        }
+                        Disruption::RestartApiServer
+                    }
+                    None => {
+                        self.errors
+                            .push(at.error("`apiServer` needs `restart: {}`"));
+                        return None;
+                    }
+                }
+            }
+        };
+        Some(Operation::Disrupt(DisruptOp {
+            location,
+            disruption,
+            timeout,
+        }))
     }
 
     fn resource_op(&mut self, v: S<RawResourceAction>) -> Option<ResourceOp> {
@@ -1148,7 +1321,7 @@ impl Cx {
 }
 
 /// Binding names set by the engine, which `bindings` and `outputs` cannot use
-/// (Chainsaw's list plus kanon's `mocks`).
+/// (Chainsaw's list plus kanon's `mocks` and `faults`).
 pub const RESERVED_BINDINGS: &[&str] = &[
     "namespace",
     "client",
@@ -1158,6 +1331,7 @@ pub const RESERVED_BINDINGS: &[&str] = &[
     "stdout",
     "stderr",
     "mocks",
+    "faults",
 ];
 
 /// Whether `name` can be referenced as `$name` (Chainsaw's `^\w+$`).

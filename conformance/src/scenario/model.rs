@@ -83,6 +83,20 @@ pub struct Scenario {
 }
 
 impl Scenario {
+    /// What the scenario's `disrupt` operations act on, each target once, in order.
+    pub fn disrupt_targets(&self) -> Vec<DisruptTarget> {
+        let mut out = Vec::new();
+        for (_, op) in self.operations() {
+            if let Operation::Disrupt(d) = &op.operation {
+                let t = d.disruption.target();
+                if !out.contains(&t) {
+                    out.push(t);
+                }
+            }
+        }
+        out
+    }
+
     /// Every operation of the scenario with the block it sits in, in source order:
     /// each step's try, catch, finally and cleanup, then the scenario-level catch.
     pub fn operations(&self) -> impl Iterator<Item = (Block, &StepOperation)> {
@@ -231,6 +245,10 @@ pub enum Operation {
     Events(EventsOp),
     /// `podLogs`: prints pod logs (catch blocks).
     PodLogs(PodLogsOp),
+    /// `disrupt` (kanon): injects a fault into the operator's API traffic or restarts
+    /// the API server (contract clauses REC-2, REC-3). `try` blocks only, in scenarios
+    /// with `concurrent: false`.
+    Disrupt(DisruptOp),
 }
 
 impl Operation {
@@ -253,6 +271,7 @@ impl Operation {
             Operation::Describe(_) => "describe",
             Operation::Events(_) => "events",
             Operation::PodLogs(_) => "podLogs",
+            Operation::Disrupt(_) => "disrupt",
         }
     }
 
@@ -274,6 +293,7 @@ impl Operation {
             Operation::Describe(o) => &o.location,
             Operation::Events(o) => &o.location,
             Operation::PodLogs(o) => &o.location,
+            Operation::Disrupt(o) => &o.location,
         }
     }
 
@@ -295,7 +315,8 @@ impl Operation {
             | Operation::Get(_)
             | Operation::Describe(_)
             | Operation::Events(_)
-            | Operation::PodLogs(_) => TimeoutClass::Exec,
+            | Operation::PodLogs(_)
+            | Operation::Disrupt(_) => TimeoutClass::Exec,
         }
     }
 
@@ -346,6 +367,10 @@ impl Operation {
             Operation::Describe(o) => o.timeout,
             Operation::Events(o) => o.timeout,
             Operation::PodLogs(o) => o.timeout,
+            Operation::Disrupt(o) => o.timeout.or(match o.disruption {
+                Disruption::RestartApiServer => Some(DEFAULT_RESTART_TIMEOUT),
+                _ => None,
+            }),
         }
     }
 }
@@ -722,4 +747,75 @@ pub struct PodLogsOp {
     pub timeout: Option<Duration>,
     /// `cluster`.
     pub cluster: Option<String>,
+}
+
+/// How long an API server restart may take when `disrupt` sets no `timeout`: stopping
+/// it (a grace period of a few seconds) and waiting until it is ready again.
+pub const DEFAULT_RESTART_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The longest a `failWrites` or `outage` disruption may last: faults end by themselves.
+pub const MAX_DISRUPTION: Duration = Duration::from_secs(300);
+
+/// What a disruption acts on, and so what the run must provide for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DisruptTarget {
+    /// The operator's API traffic: needs an operator kanon starts, behind its fault
+    /// proxy.
+    OperatorApi,
+    /// The API server: needs a cluster kanon runs itself (`local`).
+    ApiServer,
+}
+
+/// One disruption.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Disruption {
+    /// `operatorApi: {failWrites: {status, ratio}, for}`: for `duration`, a `ratio` of
+    /// the operator's writes (POST, PUT, PATCH, DELETE; deterministic: 0.5 fails every
+    /// second one) are answered with the codes of `statuses` in turn (409 Conflict, 429
+    /// with Retry-After, 500, 503; a metav1.Status body) instead of reaching the API
+    /// server. Returns at once; the fault ends by itself.
+    FailWrites {
+        /// Status codes, used in turn.
+        statuses: Vec<u16>,
+        /// Share of writes failed, in (0, 1].
+        ratio: f64,
+        /// How long the fault lasts.
+        duration: Duration,
+    },
+    /// `operatorApi: {outage: D}`: cuts every open connection of the operator (watches
+    /// included) and refuses new ones for `duration`. Returns at once; the outage ends
+    /// by itself.
+    Outage {
+        /// How long the outage lasts.
+        duration: Duration,
+    },
+    /// `apiServer: {restart: {}}`: stops the API server and starts it again on the
+    /// same port and storage; returns once it is ready (local clusters only).
+    RestartApiServer,
+}
+
+impl Disruption {
+    /// What the disruption acts on.
+    pub fn target(&self) -> DisruptTarget {
+        match self {
+            Disruption::FailWrites { .. } | Disruption::Outage { .. } => DisruptTarget::OperatorApi,
+            Disruption::RestartApiServer => DisruptTarget::ApiServer,
+        }
+    }
+}
+
+/// disrupt (kanon).
+///
+/// Every disruption is bounded (`failWrites` and `outage` by their duration, at most
+/// [`MAX_DISRUPTION`]) and whatever is still in force is lifted when the scenario ends,
+/// fails or times out. When the run cannot perform it (an operator kanon did not start,
+/// a cluster it does not run), the scenario is reported skipped with the reason.
+#[derive(Clone, Debug)]
+pub struct DisruptOp {
+    /// Where the action body is.
+    pub location: Location,
+    /// What to do.
+    pub disruption: Disruption,
+    /// `timeout`: bounds an API server restart (default [`DEFAULT_RESTART_TIMEOUT`]).
+    pub timeout: Option<Duration>,
 }

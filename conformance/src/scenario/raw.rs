@@ -230,6 +230,87 @@ pub(crate) struct RawOperation {
     pub events: Option<S<RawEvents>>,
     #[schemars(with = "Option<RawPodLogs>")]
     pub pod_logs: Option<S<RawPodLogs>>,
+    /// kanon: inject a fault into the operator's API traffic (`operatorApi`) or restart
+    /// the API server (`apiServer`), to check that the operator retries and catches up
+    /// (REC-2, REC-3). Only in `try`, only in scenarios with `concurrent: false`. A run
+    /// that cannot perform it reports the scenario skipped, with the reason.
+    #[schemars(with = "Option<RawDisrupt>")]
+    pub disrupt: Option<S<RawDisrupt>>,
+}
+
+/// `disrupt`: exactly one of `operatorApi` and `apiServer`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct RawDisrupt {
+    /// Faults on the operator's own API traffic, injected by kanon's fault proxy
+    /// between the operator and the API server. Needs an operator kanon starts
+    /// (`--operator-cmd`, the suite's `operator`, or the in-process test operator).
+    /// Returns at once; the fault ends by itself after its duration.
+    #[schemars(with = "Option<RawOperatorApi>")]
+    pub operator_api: Option<S<RawOperatorApi>>,
+    /// The API server itself. Needs a cluster kanon runs (`--cluster local`).
+    #[schemars(with = "Option<RawApiServer>")]
+    pub api_server: Option<S<RawApiServer>>,
+    /// How long an API server restart may take (default 60s).
+    #[schemars(with = "Option<String>")]
+    pub timeout: Option<S<String>>,
+}
+
+/// `disrupt.operatorApi`: `{failWrites: {...}, for: D}` or `{outage: D}`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct RawOperatorApi {
+    /// Answer a share of the operator's writes (POST, PUT, PATCH, DELETE) with an
+    /// error instead of forwarding them; reads and watches pass. Needs `for`.
+    #[schemars(with = "Option<RawFailWrites>")]
+    pub fail_writes: Option<S<RawFailWrites>>,
+    /// How long `failWrites` lasts (`20s`; at most 5m).
+    #[serde(rename = "for")]
+    #[schemars(with = "Option<String>")]
+    pub for_: Option<S<String>>,
+    /// Cut every open connection of the operator (watches included) and refuse new
+    /// ones for this long (`8s`; at most 5m), then recover.
+    #[schemars(with = "Option<String>")]
+    pub outage: Option<S<String>>,
+}
+
+/// `disrupt.operatorApi.failWrites`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct RawFailWrites {
+    /// The status to answer with: 409 (Conflict), 429 (TooManyRequests, with
+    /// Retry-After), 500 (InternalError) or 503 (ServiceUnavailable); a list is used
+    /// in turn (`[409, 500]`). The body is a metav1.Status, as the API server sends.
+    #[schemars(with = "StatusCodes")]
+    pub status: Node,
+    /// Share of writes to fail, in (0, 1] (default 1). Deterministic, not random:
+    /// 0.5 fails every second write, so runs are reproducible.
+    #[schemars(with = "Option<f64>")]
+    pub ratio: Option<S<f64>>,
+}
+
+/// `disrupt.apiServer`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct RawApiServer {
+    /// `{}`: stop the API server and start it again on the same port and storage;
+    /// the operation returns once it is ready. The operator must reconnect by itself.
+    pub restart: Option<Node>,
+}
+
+/// A status code or a list of them (schema only).
+pub(crate) struct StatusCodes;
+
+impl schemars::JsonSchema for StatusCodes {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "StatusCodes".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let code = serde_json::json!({"type": "integer", "enum": [409, 429, 500, 503]});
+        schemars::json_schema!({
+            "oneOf": [code.clone(), {"type": "array", "items": code, "minItems": 1}]
+        })
+    }
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]

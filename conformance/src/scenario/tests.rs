@@ -480,3 +480,182 @@ fn operations_iterates_every_block() {
     assert_eq!(apply.operation.outputs().len(), 1);
     assert!(apply.operation.bindings().is_empty());
 }
+
+/// A scenario whose only step runs `op` (indented under `try:`), with `extra` spec lines.
+fn disrupting(extra: &str, op: &str) -> String {
+    format!(
+        "apiVersion: kanon.dev/v1alpha1
+kind: Scenario
+metadata: {{name: d}}
+spec:
+{extra}  steps:
+  - try:
+    - disrupt:
+{op}"
+    )
+}
+
+#[test]
+fn disruptions_load_with_their_targets() {
+    let text = disrupting(
+        "  concurrent: false\n",
+        "        operatorApi:\n          failWrites: {status: [409, 500], ratio: 0.5}\n          for: 20s\n    - disrupt: {operatorApi: {outage: 8s}}\n    - disrupt: {apiServer: {restart: {}}, timeout: 90s}\n",
+    );
+    let s = &parse_str(Path::new("d.yaml"), &text).unwrap()[0];
+    let ops: Vec<&Disruption> = s.steps[0]
+        .try_
+        .iter()
+        .map(|o| match &o.operation {
+            Operation::Disrupt(d) => &d.disruption,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            &Disruption::FailWrites {
+                statuses: vec![409, 500],
+                ratio: 0.5,
+                duration: Duration::from_secs(20)
+            },
+            &Disruption::Outage {
+                duration: Duration::from_secs(8)
+            },
+            &Disruption::RestartApiServer,
+        ]
+    );
+    assert_eq!(
+        s.disrupt_targets(),
+        [DisruptTarget::OperatorApi, DisruptTarget::ApiServer]
+    );
+    assert_eq!(
+        s.steps[0].try_[2].operation.timeout(),
+        Some(Duration::from_secs(90))
+    );
+    assert_eq!(
+        s.steps[0].try_[1].operation.timeout(),
+        None,
+        "the step's exec timeout applies"
+    );
+    // One status code alone, and the default ratio.
+    let text = disrupting(
+        "  concurrent: false\n",
+        "        operatorApi: {failWrites: {status: 409}, for: 1s}\n",
+    );
+    let s = &parse_str(Path::new("d.yaml"), &text).unwrap()[0];
+    assert!(matches!(
+        &s.steps[0].try_[0].operation,
+        Operation::Disrupt(DisruptOp { disruption: Disruption::FailWrites { statuses, ratio, .. }, .. })
+            if statuses == &[409] && *ratio == 1.0
+    ));
+}
+
+#[rstest]
+#[case(
+    "  concurrent: false\n",
+    "        operatorApi: {failWrites: {status: 418}, for: 5s}\n",
+    9,
+    44,
+    "unsupported `status`"
+)]
+#[case(
+    "  concurrent: false\n",
+    "        operatorApi: {failWrites: {status: 409, ratio: 1.5}, for: 5s}\n",
+    9,
+    56,
+    "`ratio` is a share"
+)]
+#[case(
+    "  concurrent: false\n",
+    "        operatorApi: {failWrites: {status: 409}}\n",
+    9,
+    22,
+    "needs `for`"
+)]
+#[case(
+    "  concurrent: false\n",
+    "        operatorApi: {outage: 10m}\n",
+    9,
+    31,
+    "at most 300s"
+)]
+#[case(
+    "  concurrent: false\n",
+    "        operatorApi: {outage: 5s, for: 5s}\n",
+    9,
+    40,
+    "drop `for`"
+)]
+#[case(
+    "  concurrent: false\n",
+    "        operatorApi: {}\n",
+    9,
+    22,
+    "exactly one of `failWrites`"
+)]
+#[case(
+    "  concurrent: false\n",
+    "        apiServer: {restart: {}}\n        operatorApi: {outage: 1s}\n",
+    9,
+    9,
+    "exactly one of `operatorApi` and `apiServer`"
+)]
+#[case(
+    "  concurrent: false\n",
+    "        apiServer: {restart: {now: true}}\n",
+    9,
+    30,
+    "takes no options"
+)]
+#[case(
+    "",
+    "        apiServer: {restart: {}}\n",
+    7,
+    7,
+    "add `concurrent: false`"
+)]
+#[case(
+    "  concurrent: true\n",
+    "        apiServer: {restart: {}}\n",
+    5,
+    15,
+    "set `concurrent: false`"
+)]
+fn disruption_errors_are_positioned(
+    #[case] extra: &str,
+    #[case] op: &str,
+    #[case] line: u32,
+    #[case] column: u32,
+    #[case] message: &str,
+) {
+    let text = disrupting(extra, op);
+    let errors = parse_str(Path::new("d.yaml"), &text).unwrap_err();
+    let e = errors
+        .iter()
+        .find(|e| e.message.contains(message))
+        .unwrap_or_else(|| panic!("no {message:?} in {errors:?}"));
+    assert_eq!((e.line, e.column), (line, column), "{e}");
+}
+
+#[test]
+fn disrupt_belongs_in_try() {
+    let text = "apiVersion: kanon.dev/v1alpha1
+kind: Scenario
+metadata: {name: d}
+spec:
+  concurrent: false
+  steps:
+  - try:
+    - sleep: {duration: 1s}
+    finally:
+    - disrupt: {operatorApi: {outage: 1s}}
+";
+    let errors = parse_str(Path::new("d.yaml"), text).unwrap_err();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0]
+            .message
+            .contains("belongs in `try`, not in `finally`")
+    );
+    assert_eq!((errors[0].line, errors[0].column), (10, 7));
+}

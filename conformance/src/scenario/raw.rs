@@ -49,8 +49,10 @@ pub(crate) struct RawMetadata {
 
 /// The union of the `spec` fields of a kanon Scenario, a Chainsaw Test and a Chainsaw
 /// StepTemplate; `load` checks which ones each kind may use.
-#[schemars(description = "The scenario: its steps, bindings and options (a StepTemplate uses `bindings`, `try`, `catch`, `finally` and `cleanup` only).")]
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(
+    description = "The scenario: its steps, bindings and options (a StepTemplate uses `bindings`, `try`, `catch`, `finally` and `cleanup` only)."
+)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct RawSpec {
     /// Free text describing what the scenario checks, shown in reports.

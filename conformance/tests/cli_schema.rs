@@ -67,3 +67,71 @@ fn checked_in_suite_schema_is_fresh_and_describes_the_suite() {
         );
     }
 }
+
+/// Every object property (at the root and in `$defs`, however deeply nested) of `schema`
+/// that has no `description`, as JSON-pointer-like paths.
+fn undocumented_properties(schema: &serde_json::Value) -> Vec<String> {
+    fn walk(value: &serde_json::Value, path: &str, missing: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(serde_json::Value::Object(props)) = map.get("properties") {
+                    for (name, prop) in props {
+                        let documented = prop
+                            .get("description")
+                            .and_then(serde_json::Value::as_str)
+                            .is_some_and(|d| !d.trim().is_empty());
+                        if !documented {
+                            missing.push(format!("{path}/properties/{name}"));
+                        }
+                    }
+                }
+                for (key, child) in map {
+                    walk(child, &format!("{path}/{key}"), missing);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    walk(child, &format!("{path}/{i}"), missing);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut missing = Vec::new();
+    walk(schema, "#", &mut missing);
+    missing
+}
+
+#[test]
+fn every_property_has_hover_docs() {
+    for (name, text) in [
+        ("scenario", kanon::scenario::schema::scenario_schema()),
+        ("suite", kanon::engine::suite::suite_schema()),
+    ] {
+        let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let missing = undocumented_properties(&schema);
+        assert!(
+            missing.is_empty(),
+            "{name} schema properties without a description (add a doc comment to the field): {missing:#?}"
+        );
+        // Every definition a property points at is documented too.
+        for (def, body) in schema["$defs"].as_object().unwrap() {
+            assert!(
+                body["description"].is_string(),
+                "{name} schema: $defs/{def} has no description"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_description_check_can_fail() {
+    let schema = serde_json::json!({
+        "properties": {"a": {"description": "documented"}, "b": {"type": "string"}},
+        "$defs": {"X": {"properties": {"c": {"description": " "}}}}
+    });
+    assert_eq!(
+        undocumented_properties(&schema),
+        ["#/properties/b", "#/$defs/X/properties/c"]
+    );
+}

@@ -77,13 +77,20 @@ fn whole_bad_input_folder_in_one_run() {
 }
 
 #[test]
-fn engine_and_chainsaw_fixtures_have_no_errors() {
+fn contract_suite_engine_and_chainsaw_fixtures_have_no_errors() {
+    let catalogue =
+        kanon::report::conformance::Catalogue::load(&root().join("scenarios/clauses.yaml"))
+            .unwrap();
+    let clauses = catalogue.clauses.into_iter().map(|c| c.id).collect();
     let findings = lint(
         &[
+            root().join("scenarios"),
             root().join("fixtures/engine"),
             root().join("fixtures/chainsaw"),
         ],
-        &LintOptions::default(),
+        &LintOptions {
+            clauses: Some(clauses),
+        },
     );
     let errors: Vec<String> = findings
         .iter()

@@ -35,63 +35,82 @@ pub const SUITE_FILE: &str = "kanon.yaml";
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawSuite {
-    /// `kanon.dev/v1alpha1`.
+    /// Always `kanon.dev/v1alpha1`.
+    #[schemars(extend("const" = "kanon.dev/v1alpha1"))]
     api_version: String,
-    /// `Suite`.
+    /// Always `Suite`.
+    #[schemars(extend("const" = "Suite"))]
     kind: String,
-    /// The suite's name.
+    /// The suite's name, shown in reports.
     #[serde(default)]
     metadata: RawMetadata,
-    /// What to run.
+    /// What `kanon test` runs: scenarios, CRDs, the operator, reports.
     spec: RawSpec,
 }
 
-/// `metadata`.
+/// The suite's metadata.
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawMetadata {
-    /// The suite's name.
+    /// The suite's name, shown in reports. Default: empty.
     #[serde(default)]
     name: String,
 }
 
-/// `spec`.
+/// What a suite runs. Every relative path is relative to the suite file.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct RawSpec {
-    /// Scenario files or folders, relative to this file.
+    /// Scenario files or folders, relative to this file; folders are searched
+    /// recursively for `scenario.yaml` and `chainsaw-test.yaml`. Default: none.
     #[serde(default)]
+    #[schemars(extend("examples" = [["scenarios"]]))]
     scenarios: Vec<String>,
-    /// The clause catalogue for the conformance report.
+    /// The clause catalogue (a YAML list of clause IDs and titles) for the conformance
+    /// report and for `kanon lint`'s clause check. Default: none (no conformance report).
     #[serde(default)]
+    #[schemars(extend("examples" = ["scenarios/clauses.yaml"]))]
     catalogue: Option<String>,
-    /// CRD files or folders applied before anything runs.
+    /// CRD files or folders applied (and waited for) before any scenario runs, like
+    /// `--crds`. Default: none.
     #[serde(default)]
     crds: Vec<String>,
-    /// The operator under test, started with KUBECONFIG set.
+    /// The operator under test, started out-of-cluster with `KUBECONFIG` pointing at the
+    /// test cluster and stopped at the end, like `--operator-cmd`. Default: none (the
+    /// operator already runs in the cluster, or there is none).
     #[serde(default)]
     operator: Option<RawOperator>,
-    /// Where junit.xml, report.json, conformance.md/json and evidence go.
+    /// Folder for `junit.xml`, `report.json`, `conformance.md` / `.json` and failure
+    /// evidence, like `--report-dir`. Default: no report files.
     #[serde(default)]
+    #[schemars(extend("examples" = ["target/kanon-report"]))]
     report_dir: Option<String>,
-    /// `$values` files.
+    /// YAML files merged into `$values`, in order, like `--values`; `--set` overrides
+    /// them. Default: none.
     #[serde(default)]
     values: Vec<String>,
-    /// Scenarios at once.
+    /// How many scenarios run at once, like `--parallel`. Default: the number of cores.
     #[serde(default)]
+    #[schemars(range(min = 1))]
     parallel: Option<usize>,
-    /// Timeouts by class (apply, assert, error, delete, cleanup, exec), e.g. `assert: 45s`.
+    /// Run-wide default timeouts by operation class (Go durations such as `45s`);
+    /// scenarios, steps and operations override them. Default: Chainsaw's (apply 5s,
+    /// assert 30s, error 30s, delete 15s, cleanup 30s, exec 5s).
     #[serde(default)]
+    #[schemars(with = "crate::scenario::RawTimeouts")]
     timeouts: BTreeMap<String, String>,
 }
 
-/// `spec.operator`: the operator to start out-of-cluster.
+/// The operator to start out-of-cluster for the run.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawOperator {
-    /// Program and arguments; a relative program path is relative to this file.
+    /// Program and arguments (no shell); a program path with a slash is relative to
+    /// this file, a bare name is looked up on PATH.
+    #[schemars(length(min = 1), extend("examples" = [["target/debug/mcp-operator", "run"]]))]
     command: Vec<String>,
-    /// Extra environment variables.
+    /// Extra environment variables for the operator (besides `KUBECONFIG`), e.g.
+    /// `RUST_LOG: info`. Default: none.
     #[serde(default)]
     env: BTreeMap<String, String>,
 }

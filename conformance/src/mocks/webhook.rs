@@ -37,7 +37,7 @@ use super::tls::MockPki;
 use crate::scenario::parse_duration;
 
 /// One scripted answer: the first whose `path` and `bodyContains` match is used.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ScriptedResponse {
     /// Exact request path to match (any path when absent).

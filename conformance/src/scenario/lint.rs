@@ -4,7 +4,8 @@
 //! - what the loader finds (malformed YAML, unknown fields and operations, wrong types,
 //!   bad durations, expressions that do not parse, missing referenced files): each
 //!   [`ParseError`] becomes an error [`Finding`];
-//! - semantic checks on the scenarios that loaded: bindings used but never defined,
+//! - semantic checks on the scenarios that loaded: bindings used before they are
+//!   defined or never defined (in the engine's binding order, see `bindings`),
 //!   duplicate scenario names across the linted files, clauses missing from the
 //!   catalogue, `mock:` naming an undeclared mock, `wait` / `get` / `describe` without
 //!   `apiVersion` and `kind`, and (as a warning) mocks declared but never used.
@@ -40,13 +41,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::load::{RESERVED_BINDINGS, SCENARIO_FILE_NAMES, load_file, parse_str};
+use super::load::{SCENARIO_FILE_NAMES, load_file, parse_str};
 use super::location::{Location, ParseError};
-use super::model::{
-    Binding, DeleteTarget, Manifest, ObjectSelector, Operation, Output, Scenario, StepOperation,
-};
-use super::node::{Node, NodeValue};
-use crate::assert::syntax::{self, Target};
+use super::model::{ObjectSelector, Operation, Scenario};
+
+mod bindings;
 
 /// How bad a finding is: errors make `kanon lint` exit 1, warnings do not.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -247,108 +246,35 @@ fn check_scenario(s: &Scenario, options: &LintOptions, findings: &mut Vec<Findin
     let declared: BTreeSet<&str> = s.mocks.iter().map(|m| m.name.as_str()).collect();
     let mut used_mocks = BTreeSet::new();
 
-    // Every name defined anywhere in the scenario (order is not checked: a name bound
-    // later than its use is the engine's to report), then every use.
-    let mut defined: BTreeSet<String> = RESERVED_BINDINGS.iter().map(|b| b.to_string()).collect();
-    let mut uses: Vec<Use> = Vec::new();
-    let file = &s.location.file;
-    bindings(&s.bindings, &mut uses, &mut defined);
-    for set in &s.binding_sets {
-        bindings(set, &mut uses, &mut defined);
-    }
-    if let Some(t) = &s.namespace_template {
-        scan(t, file, &mut uses, &mut defined);
-    }
-    for step in &s.steps {
-        bindings(&step.bindings, &mut uses, &mut defined);
-    }
-    let operations: Vec<&StepOperation> = s.operations().map(|(_, o)| o).collect();
-    for op in &operations {
-        let o = &op.operation;
-        let f = &o.location().file;
-        bindings(o.bindings(), &mut uses, &mut defined);
-        for out in o.outputs() {
-            output(out, &mut uses, &mut defined);
+    let report = bindings::check(s);
+    findings.extend(report.findings);
+    for source in &report.mock_sources {
+        for m in &declared {
+            if source.contains(&format!("mocks.{m}")) {
+                used_mocks.insert(m.to_string());
+            }
         }
-        match o {
-            Operation::Apply(r)
-            | Operation::Create(r)
-            | Operation::Update(r)
-            | Operation::Patch(r) => {
-                manifests(&r.resources, &mut uses, &mut defined);
-                for e in &r.expect {
-                    if let Some(m) = &e.match_ {
-                        scan(m, f, &mut uses, &mut defined);
-                    }
-                    scan(&e.check, f, &mut uses, &mut defined);
-                }
-            }
-            Operation::Assert(c) | Operation::Error(c) => {
-                manifests(&c.trees, &mut uses, &mut defined);
-                mock_ref(
-                    c.mock.as_deref(),
-                    &c.location,
-                    &declared,
-                    &mut used_mocks,
-                    findings,
-                );
-            }
-            Operation::Consistently(c) => {
-                manifests(&c.check.trees, &mut uses, &mut defined);
-                mock_ref(
-                    c.check.mock.as_deref(),
-                    &c.check.location,
-                    &declared,
-                    &mut used_mocks,
-                    findings,
-                );
-            }
-            Operation::Delete(d) => {
-                if let DeleteTarget::Resources(r) = &d.target {
-                    manifests(r, &mut uses, &mut defined);
-                }
-                for e in &d.expect {
-                    if let Some(m) = &e.match_ {
-                        scan(m, f, &mut uses, &mut defined);
-                    }
-                    scan(&e.check, f, &mut uses, &mut defined);
-                }
-            }
-            Operation::Command(c) => {
-                bindings(&c.env, &mut uses, &mut defined);
-                if let Some(check) = &c.check {
-                    scan(check, f, &mut uses, &mut defined);
-                }
-            }
-            Operation::Script(c) => {
-                bindings(&c.env, &mut uses, &mut defined);
-                if let Some(check) = &c.check {
-                    scan(check, f, &mut uses, &mut defined);
-                }
-            }
+    }
+    for (_, op) in s.operations() {
+        match &op.operation {
+            Operation::Assert(c) | Operation::Error(c) => mock_ref(
+                c.mock.as_deref(),
+                &c.location,
+                &declared,
+                &mut used_mocks,
+                findings,
+            ),
+            Operation::Consistently(c) => mock_ref(
+                c.check.mock.as_deref(),
+                &c.check.location,
+                &declared,
+                &mut used_mocks,
+                findings,
+            ),
             Operation::Wait(w) => selector(&w.object, "wait", &w.location, findings),
             Operation::Get(g) => selector(&g.object, "get", &g.location, findings),
             Operation::Describe(d) => selector(&d.object, "describe", &d.location, findings),
-            Operation::Sleep(_)
-            | Operation::Events(_)
-            | Operation::PodLogs(_)
-            | Operation::Disrupt(_) => {}
-        }
-    }
-    for u in &uses {
-        if u.name == "mocks" {
-            for m in &declared {
-                if u.source.contains(&format!("mocks.{m}")) {
-                    used_mocks.insert(m.to_string());
-                }
-            }
-        }
-        if !defined.contains(&u.name) {
-            findings.push(Finding::at(
-                &u.location,
-                Severity::Error,
-                format!("binding `${}` is used but never defined", u.name),
-            ));
+            _ => {}
         }
     }
     for m in &s.mocks {
@@ -403,86 +329,6 @@ fn selector(o: &ObjectSelector, op: &str, location: &Location, findings: &mut Ve
     }
 }
 
-fn bindings(list: &[Binding], uses: &mut Vec<Use>, defined: &mut BTreeSet<String>) {
-    for b in list {
-        defined.insert(b.name.clone());
-        scan(&b.value, &b.location.file, uses, defined);
-    }
-}
-
-fn output(out: &Output, uses: &mut Vec<Use>, defined: &mut BTreeSet<String>) {
-    defined.insert(out.name.clone());
-    let file = &out.location.file;
-    scan(&out.value, file, uses, defined);
-    if let Some(m) = &out.match_ {
-        scan(m, file, uses, defined);
-    }
-}
-
-fn manifests(list: &[Manifest], uses: &mut Vec<Use>, defined: &mut BTreeSet<String>) {
-    for m in list {
-        scan(&m.node, &m.file, uses, defined);
-    }
-}
-
-/// A `$name` referenced by an expression.
-struct Use {
-    name: String,
-    source: String,
-    location: Location,
-}
-
-/// Records every binding an expression in `node` references, and every name a
-/// `->name` or `~name.` key binds.
-fn scan(
-    node: &Node,
-    file: &std::sync::Arc<PathBuf>,
-    uses: &mut Vec<Use>,
-    defined: &mut BTreeSet<String>,
-) {
-    match &node.value {
-        NodeValue::Map(entries) => {
-            for (key, value) in entries {
-                if let Ok(k) = syntax::parse(&key.name) {
-                    if let Some(b) = &k.binding {
-                        defined.insert(b.clone());
-                    }
-                    if let Some(Some(i)) = &k.foreach {
-                        defined.insert(i.clone());
-                    }
-                    if let Target::Expr(e) = &k.target {
-                        for name in e.binding_names() {
-                            uses.push(Use {
-                                name: name.clone(),
-                                source: e.source().to_string(),
-                                location: Location::new(file, key.line, key.column),
-                            });
-                        }
-                    }
-                }
-                scan(value, file, uses, defined);
-            }
-        }
-        NodeValue::Seq(items) => {
-            for i in items {
-                scan(i, file, uses, defined);
-            }
-        }
-        NodeValue::String(s) => {
-            if let Ok(Target::Expr(e)) = syntax::parse_value(s) {
-                for name in e.binding_names() {
-                    uses.push(Use {
-                        name: name.clone(),
-                        source: e.source().to_string(),
-                        location: Location::new(file, node.line, node.column),
-                    });
-                }
-            }
-        }
-        NodeValue::Null | NodeValue::Bool(_) | NodeValue::Number(_) => {}
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -519,6 +365,35 @@ mod tests {
             "{text:?}"
         );
         assert!(text[1].contains("`mock: ghost`"), "{text:?}");
+    }
+
+    #[test]
+    fn bindings_are_checked_in_engine_order() {
+        // An output used by a later step, an assertion's `->name` used by the catch, a
+        // cleanup using a name of a later step (cleanup runs last): all fine.
+        let ok = doc(
+            "  steps:\n  - try:\n    - script:\n        content: echo a\n        outputs:\n        - name: out\n          value: ($stdout)\n    - assert:\n        resource:\n          apiVersion: v1\n          kind: ConfigMap\n          (metadata.name)->cm: ($out)\n    catch:\n    - script:\n        content: echo b\n        check:\n          ($stdout): ($cm)\n    cleanup:\n    - script:\n        content: echo c\n        check:\n          ($stdout): ($two)\n  - bindings:\n    - name: two\n      value: ($out)\n    try:\n    - sleep: {duration: 1ms}\n",
+        );
+        assert_eq!(lint_str(Path::new("a.yaml"), &ok, None), vec![]);
+        // The same output used one operation too early.
+        let early = doc(
+            "  steps:\n  - try:\n    - script:\n        content: echo ($out)\n        check:\n          ($stdout): ($out)\n    - script:\n        content: echo a\n        outputs:\n        - name: out\n          value: ($stdout)\n",
+        );
+        let f: Vec<String> = lint_str(Path::new("a.yaml"), &early, None)
+            .iter()
+            .map(|f| f.to_string())
+            .collect();
+        assert_eq!(
+            f,
+            ["a.yaml:11:22: error: binding `$out` is used before it is defined (defined at 15:11)"]
+        );
+        // Env names are environment variables, not bindings.
+        let env = doc(
+            "  steps:\n  - try:\n    - script:\n        content: echo $X\n        env:\n        - name: X\n          value: x\n        check:\n          ($stdout): ($X)\n",
+        );
+        let f = lint_str(Path::new("a.yaml"), &env, None);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].message.contains("never defined"), "{f:?}");
     }
 
     #[test]

@@ -76,6 +76,9 @@ pub use model::*;
 pub use node::{Key, Node, NodeValue};
 pub use timeouts::{TimeoutClass, Timeouts, resolve_timeout};
 
+/// The schema type of a `timeouts` block, shared with the suite file's schema.
+pub(crate) use raw::RawTimeouts;
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests;

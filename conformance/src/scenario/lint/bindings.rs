@@ -1,0 +1,297 @@
+//! The binding check of `kanon lint`: every `$name` an expression uses must be bound
+//! before it, in the order the engine binds names.
+//!
+//! The scenario is flattened into a list of [`Event`]s (a name defined, a name used) in
+//! execution order, then read front to back:
+//! 1. built-ins ([`RESERVED_BINDINGS`]: `$namespace`, `$values`, `$mocks`, `$error`,
+//!    `$stdout`, `$stderr`, `$client`, `$config`) are always defined;
+//! 2. `spec.namespaceTemplate`, then `spec.bindings` and the `spec.scenarios` rows;
+//! 3. each step in order: its `bindings` (a step template's first, then `use.with`, then
+//!    the step's own), then its `try`, `catch` and `finally` operations; names bound in
+//!    a step stay bound for the following steps, as the engine carries the scope over;
+//! 4. the scenario-level `catch`, then every step's `cleanup` in reverse step order
+//!    (the engine runs them last, with the scope of the last step).
+//!
+//! Inside an operation: its `bindings` (each may use the ones before it), then its
+//! resources, trees, `expect`, `check`, `env` and `args`, then its `outputs` (in order).
+//! An assertion tree's `->name` and `~name` bindings count as defined for the whole tree
+//! and for the operations after it.
+//!
+//! A use with no definition before it is an error: "used before it is defined (defined
+//! at L:C)" when a definition comes later, "used but never defined" otherwise.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::{Finding, Severity};
+use crate::assert::syntax::{self, Target};
+use crate::scenario::load::RESERVED_BINDINGS;
+use crate::scenario::location::Location;
+use crate::scenario::model::{
+    Binding, DeleteTarget, Expectation, Manifest, Operation, Output, Scenario, StepOperation,
+};
+use crate::scenario::node::{Node, NodeValue};
+
+/// What the binding check found in one scenario.
+pub(super) struct BindingReport {
+    /// Uses before or without a definition.
+    pub findings: Vec<Finding>,
+    /// Every `$mocks.<name>...` expression source, to tell which mocks are used.
+    pub mock_sources: Vec<String>,
+}
+
+/// One step of the flattened scenario.
+enum Event {
+    /// `$name` becomes bound here.
+    Define { name: String, location: Location },
+    /// `$name` is referenced by the expression `source` here.
+    Use {
+        name: String,
+        source: String,
+        location: Location,
+    },
+}
+
+/// Checks that every binding `s` uses is defined before it.
+pub(super) fn check(s: &Scenario) -> BindingReport {
+    let events = flatten(s);
+    let mut defined: BTreeSet<&str> = RESERVED_BINDINGS.iter().copied().collect();
+    let mut findings = Vec::new();
+    let mut mock_sources = Vec::new();
+    for (i, event) in events.iter().enumerate() {
+        match event {
+            Event::Define { name, .. } => {
+                defined.insert(name);
+            }
+            Event::Use {
+                name,
+                source,
+                location,
+            } => {
+                if name == "mocks" {
+                    mock_sources.push(source.clone());
+                }
+                if defined.contains(name.as_str()) {
+                    continue;
+                }
+                let later = events[i + 1..].iter().find_map(|e| match e {
+                    Event::Define { name: n, location } if n == name => Some(location),
+                    _ => None,
+                });
+                let message = match later {
+                    Some(at) => format!(
+                        "binding `${name}` is used before it is defined (defined at {})",
+                        short_location(at, location)
+                    ),
+                    None => format!("binding `${name}` is used but never defined"),
+                };
+                findings.push(Finding::at(location, Severity::Error, message));
+            }
+        }
+    }
+    BindingReport {
+        findings,
+        mock_sources,
+    }
+}
+
+/// `line:column` of `at`, with its file when it is not the file of `from`.
+fn short_location(at: &Location, from: &Location) -> String {
+    if at.file == from.file {
+        format!("{}:{}", at.line, at.column)
+    } else {
+        at.to_string()
+    }
+}
+
+/// The scenario's definitions and uses in the order the engine binds and evaluates them.
+fn flatten(s: &Scenario) -> Vec<Event> {
+    let mut ev = Vec::new();
+    let file = &s.location.file;
+    if let Some(t) = &s.namespace_template {
+        tree(t, file, &mut ev);
+    }
+    bindings(&s.bindings, &mut ev);
+    for row in &s.binding_sets {
+        bindings(row, &mut ev);
+    }
+    for step in &s.steps {
+        bindings(&step.bindings, &mut ev);
+        for op in step.try_.iter().chain(&step.catch).chain(&step.finally) {
+            operation(op, &mut ev);
+        }
+    }
+    for op in &s.catch {
+        operation(op, &mut ev);
+    }
+    for step in s.steps.iter().rev() {
+        for op in &step.cleanup {
+            operation(op, &mut ev);
+        }
+    }
+    ev
+}
+
+fn operation(op: &StepOperation, ev: &mut Vec<Event>) {
+    let o = &op.operation;
+    let file = &o.location().file;
+    bindings(o.bindings(), ev);
+    match o {
+        Operation::Apply(r) | Operation::Create(r) | Operation::Update(r) | Operation::Patch(r) => {
+            manifests(&r.resources, ev);
+            expectations(&r.expect, file, ev);
+        }
+        Operation::Assert(c) | Operation::Error(c) => manifests(&c.trees, ev),
+        Operation::Consistently(c) => manifests(&c.check.trees, ev),
+        Operation::Delete(d) => {
+            if let DeleteTarget::Resources(r) = &d.target {
+                manifests(r, ev);
+            }
+            expectations(&d.expect, file, ev);
+        }
+        Operation::Command(c) => {
+            values(&c.env, ev);
+            for arg in &c.args {
+                string(arg, &c.location, ev);
+            }
+            if let Some(check) = &c.check {
+                tree(check, file, ev);
+            }
+        }
+        Operation::Script(c) => {
+            values(&c.env, ev);
+            if let Some(check) = &c.check {
+                tree(check, file, ev);
+            }
+        }
+        Operation::Wait(_)
+        | Operation::Get(_)
+        | Operation::Describe(_)
+        | Operation::Sleep(_)
+        | Operation::Events(_)
+        | Operation::PodLogs(_)
+        | Operation::Disrupt(_) => {}
+    }
+    for out in o.outputs() {
+        output(out, ev);
+    }
+}
+
+/// Bindings in order: each value's uses, then the name.
+fn bindings(list: &[Binding], ev: &mut Vec<Event>) {
+    for b in list {
+        tree(&b.value, &b.location.file, ev);
+        ev.push(Event::Define {
+            name: b.name.clone(),
+            location: b.location.clone(),
+        });
+    }
+}
+
+/// `env` entries: their values use bindings, their names are environment variables.
+fn values(list: &[Binding], ev: &mut Vec<Event>) {
+    for b in list {
+        tree(&b.value, &b.location.file, ev);
+    }
+}
+
+fn output(out: &Output, ev: &mut Vec<Event>) {
+    let file = &out.location.file;
+    if let Some(m) = &out.match_ {
+        tree(m, file, ev);
+    }
+    tree(&out.value, file, ev);
+    ev.push(Event::Define {
+        name: out.name.clone(),
+        location: out.location.clone(),
+    });
+}
+
+fn expectations(list: &[Expectation], file: &Arc<PathBuf>, ev: &mut Vec<Event>) {
+    for e in list {
+        if let Some(m) = &e.match_ {
+            tree(m, file, ev);
+        }
+        tree(&e.check, file, ev);
+    }
+}
+
+fn manifests(list: &[Manifest], ev: &mut Vec<Event>) {
+    for m in list {
+        tree(&m.node, &m.file, ev);
+    }
+}
+
+/// A string argument written `(expr)`.
+fn string(text: &str, at: &Location, ev: &mut Vec<Event>) {
+    if let Ok(Target::Expr(e)) = syntax::parse_value(text) {
+        for name in e.binding_names() {
+            ev.push(Event::Use {
+                name: name.clone(),
+                source: e.source().to_string(),
+                location: at.clone(),
+            });
+        }
+    }
+}
+
+/// An assertion tree or template: the names its `->name` / `~name` keys bind (defined
+/// for the whole tree), then every `$name` its `(expr)` keys and values use.
+fn tree(node: &Node, file: &Arc<PathBuf>, ev: &mut Vec<Event>) {
+    let mut defs = BTreeMap::new();
+    let mut uses = Vec::new();
+    scan(node, file, &mut defs, &mut uses);
+    ev.extend(
+        defs.into_iter()
+            .map(|(name, location)| Event::Define { name, location }),
+    );
+    ev.extend(uses);
+}
+
+fn scan(
+    node: &Node,
+    file: &Arc<PathBuf>,
+    defs: &mut BTreeMap<String, Location>,
+    uses: &mut Vec<Event>,
+) {
+    match &node.value {
+        NodeValue::Map(entries) => {
+            for (key, value) in entries {
+                if let Ok(k) = syntax::parse(&key.name) {
+                    let at = Location::new(file, key.line, key.column);
+                    for name in k.binding.iter().chain(k.foreach.iter().flatten()) {
+                        defs.entry(name.clone()).or_insert_with(|| at.clone());
+                    }
+                    if let Target::Expr(e) = &k.target {
+                        for name in e.binding_names() {
+                            uses.push(Event::Use {
+                                name: name.clone(),
+                                source: e.source().to_string(),
+                                location: at.clone(),
+                            });
+                        }
+                    }
+                }
+                scan(value, file, defs, uses);
+            }
+        }
+        NodeValue::Seq(items) => {
+            for i in items {
+                scan(i, file, defs, uses);
+            }
+        }
+        NodeValue::String(s) => {
+            if let Ok(Target::Expr(e)) = syntax::parse_value(s) {
+                for name in e.binding_names() {
+                    uses.push(Event::Use {
+                        name: name.clone(),
+                        source: e.source().to_string(),
+                        location: Location::new(file, node.line, node.column),
+                    });
+                }
+            }
+        }
+        NodeValue::Null | NodeValue::Bool(_) | NodeValue::Number(_) => {}
+    }
+}

@@ -495,7 +495,8 @@ fn apiserver_args(dir: &Path, f: &PkiFiles, p: &Ports) -> Vec<String> {
         "--service-account-issuer=https://kubernetes.default.svc.cluster.local".into(),
         format!("--service-account-key-file={}", f.sa_pub),
         format!("--service-account-signing-key-file={}", f.sa_key),
-        "--service-cluster-ip-range=10.0.0.0/24".into(),
+        // Room for thousands of Services (scale tests); 10.0.0.1 stays the API service IP.
+        "--service-cluster-ip-range=10.0.0.0/16".into(),
         "--allow-privileged=true".into(),
         // Endpoints may not hold loopback addresses; nothing routes to the service anyway.
         "--endpoint-reconciler-type=none".into(),

@@ -6,10 +6,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use kanon::assert::{self as trees, Tree};
+use kanon::engine::operator::Readiness;
 use kanon::engine::operator::split_command;
 use kanon::engine::run::{RunError, RunOptions, run};
 use kanon::engine::schedule::Policy;
-use kanon::engine::suite::{OperatorCommand, SUITE_FILE, Suite};
+use kanon::engine::suite::{DEFAULT_READY_TIMEOUT, OperatorCommand, SUITE_FILE, Suite};
 use kanon::expr::Bindings;
 use kanon::k8s::{Resolver, WatchHub};
 use kanon::ops::{OpEnv, assert as assert_op};
@@ -39,19 +40,32 @@ pub async fn test(a: TestArgs) -> anyhow::Result<ExitCode> {
             "kanon: no scenarios given and no {SUITE_FILE} here; pass scenario files or folders"
         ));
     }
-    let operator = if a.no_operator {
+    let ready = match a
+        .operator_ready
+        .as_deref()
+        .map(Readiness::parse)
+        .transpose()
+    {
+        Ok(r) => r.map(|probe| (probe, DEFAULT_READY_TIMEOUT)),
+        Err(e) => return input_error(format!("--operator-ready: {e}")),
+    };
+    let mut operator = if a.no_operator {
         None
     } else if let Some(cmd) = &a.operator_cmd {
         match split_command(cmd) {
             Ok(command) => Some(OperatorCommand {
                 command,
                 env: Vec::new(),
+                ready: None,
             }),
             Err(e) => return input_error(format!("--operator-cmd: {e}")),
         }
     } else {
         suite.as_ref().and_then(|s| s.operator.clone())
     };
+    if let (Some(op), Some(ready)) = (operator.as_mut(), ready) {
+        op.ready = Some(ready);
+    }
     let s = suite.as_ref();
     let opts = RunOptions {
         paths: if a.paths.is_empty() {

@@ -61,6 +61,11 @@ struct TestArgs {
     /// Start this operator out-of-cluster with KUBECONFIG set (replaces the suite's).
     #[arg(long)]
     operator_cmd: Option<String>,
+    /// When the started operator is ready: `log:REGEX` (a line of its output matches)
+    /// or an `http://` URL answering 2xx; waited for up to 60s before any scenario runs
+    /// (replaces the suite's `operator.ready`).
+    #[arg(long, value_name = "log:REGEX|URL")]
+    operator_ready: Option<String>,
     /// Do not start the suite's operator (it already runs in the cluster).
     #[arg(long)]
     no_operator: bool,

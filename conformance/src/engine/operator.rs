@@ -12,6 +12,83 @@ use crate::cluster::process::{self, Supervised};
 /// How long the operator gets to shut down cleanly on SIGTERM.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// How often a readiness probe looks again (the log file or the HTTP endpoint).
+const READY_PROBE_INTERVAL: Duration = Duration::from_millis(100);
+
+/// How kanon tells that the operator it started is ready, before any scenario runs.
+#[derive(Debug, Clone)]
+pub enum Readiness {
+    /// A line of its output matches this regular expression.
+    LogLine(regex::Regex),
+    /// A plain-HTTP GET of this URL answers 2xx.
+    Http(http::Uri),
+}
+
+impl PartialEq for Readiness {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::LogLine(a), Self::LogLine(b)) => a.as_str() == b.as_str(),
+            (Self::Http(a), Self::Http(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Readiness {
+    /// Parses `log:REGEX` or an `http://` URL (the `--operator-ready` syntax).
+    pub fn parse(spec: &str) -> Result<Self, String> {
+        if let Some(pattern) = spec.strip_prefix("log:") {
+            return Self::log_line(pattern);
+        }
+        if spec.starts_with("http://") {
+            return Self::http(spec);
+        }
+        Err(format!(
+            "{spec:?}: expected log:REGEX or an http:// URL (https is not supported)"
+        ))
+    }
+
+    /// A log-line probe.
+    pub fn log_line(pattern: &str) -> Result<Self, String> {
+        regex::Regex::new(pattern)
+            .map(Self::LogLine)
+            .map_err(|e| format!("log pattern {pattern:?}: {e}"))
+    }
+
+    /// An HTTP probe; plain `http://` only.
+    pub fn http(url: &str) -> Result<Self, String> {
+        let uri: http::Uri = url.parse().map_err(|e| format!("URL {url:?}: {e}"))?;
+        if uri.scheme_str() != Some("http") || uri.host().is_none() {
+            return Err(format!("URL {url:?}: expected http://HOST[:PORT]/PATH"));
+        }
+        Ok(Self::Http(uri))
+    }
+
+    /// What it waits for, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::LogLine(r) => format!("a log line matching {:?}", r.as_str()),
+            Self::Http(u) => format!("GET {u} answering 2xx"),
+        }
+    }
+}
+
+/// Whether some line of `log` matches `pattern`.
+fn log_matches(log: &str, pattern: &regex::Regex) -> bool {
+    log.lines().any(|l| pattern.is_match(l))
+}
+
+async fn http_ok(uri: &http::Uri) -> bool {
+    use http_body_util::Empty;
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    let client: Client<_, Empty<bytes::Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    matches!(
+        tokio::time::timeout(READY_PROBE_INTERVAL * 10, client.get(uri.clone())).await,
+        Ok(Ok(resp)) if resp.status().is_success()
+    )
+}
+
 /// A running operator process.
 #[derive(Debug)]
 pub struct OperatorProcess {
@@ -115,6 +192,38 @@ impl OperatorProcess {
         process::log_tail(&self.log, lines)
     }
 
+    /// Waits until `probe` passes; an error when the operator exits first or `timeout`
+    /// passes, with the tail of its output.
+    pub async fn wait_ready(&mut self, probe: &Readiness, timeout: Duration) -> Result<(), String> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let ready = match probe {
+                Readiness::LogLine(pattern) => std::fs::read_to_string(&self.log)
+                    .map(|log| log_matches(&log, pattern))
+                    .unwrap_or(false),
+                Readiness::Http(uri) => http_ok(uri).await,
+            };
+            if ready {
+                return Ok(());
+            }
+            if let Some(status) = self.exited() {
+                return Err(format!(
+                    "the operator exited ({status}) before {}; last lines:\n{}",
+                    probe.describe(),
+                    self.log_tail(20)
+                ));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(format!(
+                    "the operator was not ready within {timeout:?} (waited for {}); last lines:\n{}",
+                    probe.describe(),
+                    self.log_tail(20)
+                ));
+            }
+            tokio::time::sleep(READY_PROBE_INTERVAL).await;
+        }
+    }
+
     /// `Some(status)` when the operator has exited (it should not during a run).
     pub fn exited(&mut self) -> Option<String> {
         self.proc
@@ -182,5 +291,99 @@ mod tests {
         let started = std::time::Instant::now();
         op.stop();
         assert!(started.elapsed() < SHUTDOWN_GRACE, "sleep exits on SIGTERM");
+    }
+
+    #[rstest]
+    #[case("log:starting controllers", true)]
+    #[case("http://127.0.0.1:8080/healthz", true)]
+    #[case("log:(unclosed", false)]
+    #[case("https://127.0.0.1/healthz", false)]
+    #[case("healthz", false)]
+    fn readiness_specs_parse(#[case] spec: &str, #[case] ok: bool) {
+        assert_eq!(Readiness::parse(spec).is_ok(), ok, "{spec}");
+    }
+
+    #[test]
+    fn log_probes_match_whole_lines() {
+        let r = regex::Regex::new("^.*starting controllers").unwrap();
+        assert!(log_matches("x\nINFO starting controllers\n", &r));
+        assert!(!log_matches("x\nINFO starting\n", &r));
+    }
+
+    fn sh(script: &str, dir: &Path) -> OperatorProcess {
+        OperatorProcess::start(
+            &["sh".into(), "-c".into(), script.into()],
+            &[],
+            &dir.join("kubeconfig"),
+            &dir.join("operator.log"),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn waits_for_the_log_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut op = sh(
+            "echo booting; echo 'INFO ready to reconcile'; exec sleep 30",
+            dir.path(),
+        );
+        let probe = Readiness::parse("log:ready to reconcile").unwrap();
+        op.wait_ready(&probe, Duration::from_secs(20))
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_operator_that_exits_first_is_an_error_with_its_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut op = sh("echo 'fatal: no CRDs'; exit 3", dir.path());
+        let probe = Readiness::parse("log:ready").unwrap();
+        let err = op
+            .wait_ready(&probe, Duration::from_secs(20))
+            .await
+            .unwrap_err();
+        assert!(
+            err.contains("exited") && err.contains("fatal: no CRDs"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_probe_that_never_passes_times_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut op = sh("echo still booting; exec sleep 30", dir.path());
+        let probe = Readiness::parse("log:ready").unwrap();
+        let err = op
+            .wait_ready(&probe, Duration::from_millis(300))
+            .await
+            .unwrap_err();
+        assert!(
+            err.contains("not ready within") && err.contains("still booting"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn http_probes_wait_for_a_2xx() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let mut buf = [0u8; 1024];
+                let _ = sock.read(&mut buf).await;
+                let _ = sock
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+                    )
+                    .await;
+            }
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let mut op = sh("exec sleep 30", dir.path());
+        let probe = Readiness::parse(&format!("http://127.0.0.1:{port}/healthz")).unwrap();
+        op.wait_ready(&probe, Duration::from_secs(20))
+            .await
+            .unwrap();
     }
 }

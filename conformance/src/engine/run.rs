@@ -293,10 +293,21 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
                     cluster.kubeconfig_path()
                 }
             };
-            Some(
-                OperatorProcess::start(&op.command, &op.env, kubeconfig, &log)
-                    .map_err(|e| RunError::Setup(format!("operator: {e}")))?,
-            )
+            let mut process = OperatorProcess::start(&op.command, &op.env, kubeconfig, &log)
+                .map_err(|e| RunError::Setup(format!("operator: {e}")))?;
+            if let Some((probe, timeout)) = &op.ready {
+                let t = Instant::now();
+                process
+                    .wait_ready(probe, *timeout)
+                    .await
+                    .map_err(|e| RunError::Setup(format!("operator: {e}")))?;
+                console.line_raw(&format!(
+                    "kanon: the operator is ready ({}, after {:.1}s)",
+                    probe.describe(),
+                    t.elapsed().as_secs_f64()
+                ));
+            }
+            Some(process)
         }
         None => None,
     };

@@ -113,7 +113,35 @@ struct RawOperator {
     /// `RUST_LOG: info`. Default: none.
     #[serde(default)]
     env: BTreeMap<String, String>,
+    /// How kanon tells that the operator is ready before the first scenario runs, like
+    /// `--operator-ready`. Default: none (scenarios start at once; their timeouts absorb
+    /// a slow start).
+    #[serde(default)]
+    ready: Option<RawReady>,
 }
+
+/// `operator.ready`: exactly one of `log` and `http`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct RawReady {
+    /// A regular expression; ready once a line of the operator's output matches it.
+    #[serde(default)]
+    #[schemars(extend("examples" = ["starting controllers"]))]
+    log: Option<String>,
+    /// A plain-HTTP URL; ready once a GET answers 2xx (e.g. a health endpoint on a
+    /// fixed loopback port).
+    #[serde(default)]
+    #[schemars(extend("examples" = ["http://127.0.0.1:8081/healthz"]))]
+    http: Option<String>,
+    /// How long to wait (a duration such as `60s`); the run fails with the operator's
+    /// last output after that. Default: `60s`.
+    #[serde(default)]
+    #[schemars(with = "Option<crate::scenario::DurationText>")]
+    timeout: Option<String>,
+}
+
+/// How long kanon waits for the operator to be ready unless told otherwise.
+pub const DEFAULT_READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The operator a suite starts.
 #[derive(Debug, Clone, PartialEq)]
@@ -122,6 +150,8 @@ pub struct OperatorCommand {
     pub command: Vec<String>,
     /// Extra environment.
     pub env: Vec<(String, String)>,
+    /// The readiness probe and how long it may take.
+    pub ready: Option<(super::operator::Readiness, std::time::Duration)>,
 }
 
 /// A loaded suite, paths resolved.
@@ -177,6 +207,20 @@ pub fn suite_schema() -> String {
     text
 }
 
+fn parse_ready(r: RawReady) -> Result<(super::operator::Readiness, std::time::Duration), String> {
+    use super::operator::Readiness;
+    let probe = match (r.log, r.http) {
+        (Some(log), None) => Readiness::log_line(&log)?,
+        (None, Some(url)) => Readiness::http(&url)?,
+        _ => return Err("give exactly one of log and http".into()),
+    };
+    let timeout = match r.timeout {
+        Some(t) => parse_duration(&t).map_err(|e| format!("timeout: {e}"))?,
+        None => DEFAULT_READY_TIMEOUT,
+    };
+    Ok((probe, timeout))
+}
+
 impl Suite {
     /// Reads and checks a suite file.
     pub fn load(path: &Path) -> Result<Self, ParseError> {
@@ -216,9 +260,17 @@ impl Suite {
                 {
                     *program = base.join(&*program).display().to_string();
                 }
+                let ready = match o.ready {
+                    None => None,
+                    Some(r) => Some(
+                        parse_ready(r)
+                            .map_err(|e| ParseError::file(path, format!("operator.ready: {e}")))?,
+                    ),
+                };
                 Some(OperatorCommand {
                     command: o.command,
                     env: o.env.into_iter().collect(),
+                    ready,
                 })
             }
             None => None,
@@ -300,5 +352,29 @@ spec:
                 .to_string()
                 .contains("kind Suite")
         );
+    }
+
+    #[rstest::rstest]
+    #[case(
+        "{log: 'starting controllers', timeout: 20s}",
+        Ok(Duration::from_secs(20))
+    )]
+    #[case("{http: 'http://127.0.0.1:8081/healthz'}", Ok(DEFAULT_READY_TIMEOUT))]
+    #[case("{}", Err("exactly one of log and http"))]
+    #[case("{log: a, http: 'http://x/'}", Err("exactly one of log and http"))]
+    #[case("{log: '(unclosed'}", Err("log pattern"))]
+    #[case("{log: a, timeout: soon}", Err("timeout"))]
+    fn operator_readiness(#[case] ready: &str, #[case] expected: Result<Duration, &str>) {
+        let (_d, p) = write(&format!(
+            "apiVersion: kanon.dev/v1alpha1\nkind: Suite\nmetadata: {{name: s}}\nspec:\n  operator:\n    command: [op]\n    ready: {ready}\n"
+        ));
+        match (Suite::load(&p), expected) {
+            (Ok(s), Ok(timeout)) => assert_eq!(s.operator.unwrap().ready.unwrap().1, timeout),
+            (Err(e), Err(needle)) => {
+                let e = e.to_string();
+                assert!(e.contains("operator.ready") && e.contains(needle), "{e}");
+            }
+            (got, want) => panic!("{ready}: got {got:?}, want {want:?}"),
+        }
     }
 }

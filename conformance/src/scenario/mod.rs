@@ -77,7 +77,7 @@ pub use node::{Key, Node, NodeValue};
 pub use timeouts::{TimeoutClass, Timeouts, resolve_timeout};
 
 /// The schema type of a `timeouts` block, shared with the suite file's schema.
-pub(crate) use raw::RawTimeouts;
+pub(crate) use raw::{DurationText, RawTimeouts};
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]

@@ -250,9 +250,12 @@ pub fn lint(a: LintArgs) -> anyhow::Result<ExitCode> {
             p.is_file().then_some(p)
         });
     let mut findings = Vec::new();
-    let clauses = match &catalogue_path {
+    let (clauses, values) = match &catalogue_path {
         Some(p) => match Catalogue::load(p) {
-            Ok(c) => Some(c.clauses.iter().map(|c| c.id.clone()).collect()),
+            Ok(c) => (
+                Some(c.clauses.iter().map(|c| c.id.clone()).collect()),
+                Some(c.values.iter().map(|v| v.name.clone()).collect()),
+            ),
             Err(e) => {
                 findings.push(lint::Finding {
                     file: p.clone(),
@@ -261,12 +264,12 @@ pub fn lint(a: LintArgs) -> anyhow::Result<ExitCode> {
                     severity: lint::Severity::Error,
                     message: format!("cannot read the clause catalogue: {e}"),
                 });
-                None
+                (None, None)
             }
         },
-        None => None,
+        None => (None, None),
     };
-    findings.extend(lint::lint(&paths, &LintOptions { clauses }));
+    findings.extend(lint::lint(&paths, &LintOptions { clauses, values }));
     findings.sort();
     for f in &findings {
         println!("{f}");

@@ -82,6 +82,7 @@ fn contract_suite_engine_and_chainsaw_fixtures_have_no_errors() {
         kanon::report::conformance::Catalogue::load(&root().join("scenarios/clauses.yaml"))
             .unwrap();
     let clauses = catalogue.clauses.into_iter().map(|c| c.id).collect();
+    let values = Some(catalogue.values.into_iter().map(|v| v.name).collect());
     let findings = lint(
         &[
             root().join("scenarios"),
@@ -90,6 +91,7 @@ fn contract_suite_engine_and_chainsaw_fixtures_have_no_errors() {
         ],
         &LintOptions {
             clauses: Some(clauses),
+            values,
         },
     );
     let errors: Vec<String> = findings

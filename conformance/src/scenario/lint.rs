@@ -125,6 +125,9 @@ impl Finding {
 pub struct LintOptions {
     /// Clause IDs of the catalogue; `None` skips the clause check.
     pub clauses: Option<BTreeSet<String>>,
+    /// Names of the catalogue's documented `$values` (dotted paths); `None` (or none
+    /// documented) skips the check that scenarios read only documented values.
+    pub values: Option<BTreeSet<String>>,
 }
 
 /// Whether any finding is an error.
@@ -174,7 +177,13 @@ pub fn lint(paths: &[PathBuf], options: &LintOptions) -> Vec<Finding> {
 /// checking clauses against `clauses` when given.
 pub fn lint_str(file: &Path, text: &str, clauses: Option<BTreeSet<String>>) -> Vec<Finding> {
     let mut findings = match parse_str(file, text) {
-        Ok(scenarios) => check(&scenarios, &LintOptions { clauses }),
+        Ok(scenarios) => check(
+            &scenarios,
+            &LintOptions {
+                clauses,
+                values: None,
+            },
+        ),
         Err(errors) => errors.into_iter().map(Finding::from).collect(),
     };
     findings.sort();
@@ -248,6 +257,22 @@ fn check_scenario(s: &Scenario, options: &LintOptions, findings: &mut Vec<Findin
 
     let report = bindings::check(s);
     findings.extend(report.findings);
+    if let Some(documented) = options.values.as_ref().filter(|v| !v.is_empty()) {
+        for (source, location) in &report.value_sources {
+            for path in values_read(source) {
+                if !is_documented(&path, documented) {
+                    findings.push(Finding::at(
+                        location,
+                        Severity::Warning,
+                        format!(
+                            "`$values.{path}` is not among the catalogue's documented values ({}); an implementation cannot know to set it",
+                            documented.iter().cloned().collect::<Vec<_>>().join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+    }
     for source in &report.mock_sources {
         for m in &declared {
             if source.contains(&format!("mocks.{m}")) {
@@ -289,6 +314,23 @@ fn check_scenario(s: &Scenario, options: &LintOptions, findings: &mut Vec<Findin
             ));
         }
     }
+}
+
+/// The dotted paths an expression reads under `$values` (`$values.a.b` → `a.b`).
+fn values_read(source: &str) -> Vec<String> {
+    static PATH: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\$values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)").expect("valid regex")
+    });
+    PATH.captures_iter(source)
+        .map(|c| c[1].trim_start_matches('.').to_string())
+        .collect()
+}
+
+/// Whether reading `path` reads a documented value (or an object holding only them).
+fn is_documented(path: &str, documented: &BTreeSet<String>) -> bool {
+    documented.iter().any(|d| {
+        path == d || path.starts_with(&format!("{d}.")) || d.starts_with(&format!("{path}."))
+    })
 }
 
 fn mock_ref(
@@ -338,6 +380,44 @@ mod tests {
         format!(
             "apiVersion: kanon.dev/v1alpha1\nkind: Scenario\nmetadata:\n  name: t\nspec:\n{body}"
         )
+    }
+
+    #[rstest::rstest]
+    #[case("$values.serverImage", &["serverImage"])]
+    #[case("join('', [$values.a.b, $values.c])", &["a.b", "c"])]
+    #[case("$valuesx.a", &[])]
+    #[case("$namespace", &[])]
+    fn values_read_from_expressions(#[case] source: &str, #[case] paths: &[&str]) {
+        assert_eq!(values_read(source), paths);
+    }
+
+    #[test]
+    fn only_documented_values_may_be_read() {
+        let documented: BTreeSet<String> = ["serverImage", "names.container"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert!(is_documented("serverImage", &documented));
+        assert!(is_documented("names", &documented));
+        assert!(is_documented("names.container", &documented));
+        assert!(!is_documented("serverImageTag", &documented));
+        assert!(!is_documented("names.other", &documented));
+
+        let y = doc(
+            "  steps:\n  - try:\n    - apply:\n        resource:\n          apiVersion: v1\n          kind: ConfigMap\n          metadata: {name: a}\n          data:\n            image: ($values.serverImage)\n            tag: ($values.tag)\n",
+        );
+        let scenarios = parse_str(Path::new("t.yaml"), &y).unwrap();
+        let findings = check(
+            &scenarios,
+            &LintOptions {
+                clauses: None,
+                values: Some(documented),
+            },
+        );
+        let messages: Vec<&str> = findings.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(findings.len(), 1, "{messages:?}");
+        assert!(messages[0].contains("`$values.tag`"), "{messages:?}");
+        assert_eq!(findings[0].severity, Severity::Warning);
     }
 
     #[test]

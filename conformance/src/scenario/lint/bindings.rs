@@ -39,6 +39,8 @@ pub(super) struct BindingReport {
     pub findings: Vec<Finding>,
     /// Every `$mocks.<name>...` expression source, to tell which mocks are used.
     pub mock_sources: Vec<String>,
+    /// Every expression that reads `$values`, with where it is.
+    pub value_sources: Vec<(String, Location)>,
 }
 
 /// One step of the flattened scenario.
@@ -59,6 +61,7 @@ pub(super) fn check(s: &Scenario) -> BindingReport {
     let mut defined: BTreeSet<&str> = RESERVED_BINDINGS.iter().copied().collect();
     let mut findings = Vec::new();
     let mut mock_sources = Vec::new();
+    let mut value_sources = Vec::new();
     for (i, event) in events.iter().enumerate() {
         match event {
             Event::Define { name, .. } => {
@@ -71,6 +74,9 @@ pub(super) fn check(s: &Scenario) -> BindingReport {
             } => {
                 if name == "mocks" {
                     mock_sources.push(source.clone());
+                }
+                if name == "values" {
+                    value_sources.push((source.clone(), location.clone()));
                 }
                 if defined.contains(name.as_str()) {
                     continue;
@@ -93,6 +99,7 @@ pub(super) fn check(s: &Scenario) -> BindingReport {
     BindingReport {
         findings,
         mock_sources,
+        value_sources,
     }
 }
 

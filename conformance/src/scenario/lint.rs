@@ -318,12 +318,27 @@ fn check_scenario(s: &Scenario, options: &LintOptions, findings: &mut Vec<Findin
 
 /// The dotted paths an expression reads under `$values` (`$values.a.b` → `a.b`).
 fn values_read(source: &str) -> Vec<String> {
-    static PATH: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"\$values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)").expect("valid regex")
-    });
-    PATH.captures_iter(source)
-        .map(|c| c[1].trim_start_matches('.').to_string())
-        .collect()
+    let ident_start = |c: char| c.is_ascii_alphabetic() || c == '_';
+    let ident_char = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = Vec::new();
+    for (at, _) in source.match_indices("$values") {
+        let mut rest = &source[at + "$values".len()..];
+        let mut segments = Vec::new();
+        while let Some(after_dot) = rest.strip_prefix('.') {
+            if !after_dot.starts_with(ident_start) {
+                break;
+            }
+            let len = after_dot
+                .find(|c: char| !ident_char(c))
+                .unwrap_or(after_dot.len());
+            segments.push(&after_dot[..len]);
+            rest = &after_dot[len..];
+        }
+        if !segments.is_empty() {
+            out.push(segments.join("."));
+        }
+    }
+    out
 }
 
 /// Whether reading `path` reads a documented value (or an object holding only them).

@@ -7,7 +7,7 @@
 //! namespace that reference the config, and only when something a server depends on
 //! changed (generation, `configHash`, `Valid`, deletion).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::future::Future;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -113,23 +113,24 @@ fn relevant_config_changes<K: SharedConfig>(
     impl Stream<Item = Result<K, watcher::Error>> + Send + 'static,
 ) {
     let (store, events) = watch::cached(Api::<K>::all(client.clone()), watcher::Config::default());
-    let mut seen: HashMap<ObjectRef<K>, u64> = HashMap::new();
-    let stream = events.filter_map(move |event| {
-        let out = match event {
-            watcher::Event::Apply(obj) | watcher::Event::InitApply(obj) => {
-                let fingerprint = config_fingerprint(&obj);
-                let previous = seen.insert(ObjectRef::from_obj(&obj), fingerprint);
-                (previous != Some(fingerprint)).then_some(Ok(obj))
-            }
-            watcher::Event::Delete(obj) => {
-                seen.remove(&ObjectRef::from_obj(&obj));
-                Some(Ok(obj))
-            }
-            watcher::Event::Init | watcher::Event::InitDone => None,
-        };
-        futures::future::ready(out)
-    });
-    (store, stream)
+    (store, watch::changed(events, config_fingerprint::<K>))
+}
+
+/// Fingerprint of what a server's reconcile reads from its Deployment: the spec
+/// (generation), labels and annotations (drift to correct), whether it is available and
+/// whether it is being deleted. Rollout progress updates of the status do not change it.
+fn deployment_fingerprint(deployment: &Deployment) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    (
+        deployment.meta().uid.as_deref(),
+        deployment.meta().generation,
+        &deployment.meta().labels,
+        &deployment.meta().annotations,
+        deployment_available(deployment),
+        deployment.meta().deletion_timestamp.is_some(),
+    )
+        .hash(&mut hasher);
+    hasher.finish()
 }
 
 /// Servers in the config's namespace whose reference of kind `K` names it.
@@ -188,7 +189,7 @@ pub async fn run(
         warned: Mutex::default(),
     });
     controller
-        .owns_stream(watch::touched(deployment_events))
+        .owns_stream(watch::changed(deployment_events, deployment_fingerprint))
         .owns_stream(watch::touched(service_events))
         .owns_stream(watch::touched(configmap_events))
         .watches_stream(telemetry_events, move |cfg| {
@@ -589,6 +590,38 @@ mod tests {
             ..Default::default()
         });
         config
+    }
+
+    #[test]
+    fn deployment_fingerprint_ignores_rollout_progress_but_not_availability_or_drift() {
+        let deployment = |generation: i64,
+                          ready: i32,
+                          available: &str,
+                          label: &str|
+         -> Deployment {
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "d", "uid": "u", "generation": generation, "labels": {"a": label}},
+                "status": {
+                    "readyReplicas": ready,
+                    "conditions": [{"type": "Available", "status": available}]
+                }
+            }))
+            .expect("deployment")
+        };
+        let base = deployment_fingerprint(&deployment(1, 0, "False", "x"));
+        assert_eq!(
+            base,
+            deployment_fingerprint(&deployment(1, 1, "False", "x"))
+        );
+        assert_ne!(base, deployment_fingerprint(&deployment(1, 1, "True", "x")));
+        assert_ne!(
+            base,
+            deployment_fingerprint(&deployment(2, 0, "False", "x"))
+        );
+        assert_ne!(
+            base,
+            deployment_fingerprint(&deployment(1, 0, "False", "y"))
+        );
     }
 
     #[test]

@@ -69,6 +69,34 @@ where
     (store, events)
 }
 
+/// Related-object trigger that skips updates which leave `fingerprint` unchanged (the
+/// parts the reconciler reads), so status noise does not wake it. Deletions always pass.
+pub(crate) fn changed<K>(
+    events: impl Stream<Item = watcher::Event<K>> + Send + 'static,
+    fingerprint: impl Fn(&K) -> u64 + Send + 'static,
+) -> impl Stream<Item = Result<K, watcher::Error>> + Send + 'static
+where
+    K: Resource<DynamicType = ()> + Send + 'static,
+{
+    use kube::runtime::reflector::ObjectRef;
+    let mut seen: std::collections::HashMap<ObjectRef<K>, u64> = std::collections::HashMap::new();
+    events.filter_map(move |event| {
+        let out = match event {
+            watcher::Event::Apply(obj) | watcher::Event::InitApply(obj) => {
+                let print = fingerprint(&obj);
+                let previous = seen.insert(ObjectRef::from_obj(&obj), print);
+                (previous != Some(print)).then_some(Ok(obj))
+            }
+            watcher::Event::Delete(obj) => {
+                seen.remove(&ObjectRef::from_obj(&obj));
+                Some(Ok(obj))
+            }
+            watcher::Event::Init | watcher::Event::InitDone => None,
+        };
+        future::ready(out)
+    })
+}
+
 /// Objects created or updated (not deleted), as a controller's main trigger.
 pub(crate) fn applied<K: Send + 'static>(
     events: impl Stream<Item = watcher::Event<K>> + Send + 'static,

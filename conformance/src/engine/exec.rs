@@ -26,6 +26,16 @@ use crate::scenario::{
     PropagationPolicy, ResourceOp, ScriptOp, Step, StepOperation, WaitFor,
 };
 
+/// What an operation hands on to the operations after it: `scope` plus what it bound on
+/// top of its own `local` scope (outputs, `->name` tree bindings). Its own `bindings:`
+/// stay local to it, as in Chainsaw.
+fn export(scope: &Bindings, local: &Bindings, bound: &Bindings) -> Bindings {
+    bound
+        .added_since(local)
+        .into_iter()
+        .fold(scope.clone(), |acc, (name, value)| acc.with(name, value))
+}
+
 /// An operation's report and, when it bound something (`outputs`, `->name`), the scope
 /// that follows it.
 pub(crate) struct OpOutcome {
@@ -376,7 +386,7 @@ async fn resource_op(
     }
     Ok(Done {
         object: (!objects.is_empty()).then(|| objects.join(", ")),
-        bindings: (!r.outputs.is_empty()).then_some(b_out),
+        bindings: (!r.outputs.is_empty()).then(|| export(scope, &b, &b_out)),
         output: String::new(),
     })
 }
@@ -441,7 +451,8 @@ async fn check_op(
     timeout: Duration,
     kind: CheckKind,
 ) -> OpResult {
-    let mut b = eval::bind_all(&c.bindings, scope).map_err(|f| (None, f))?;
+    let local = eval::bind_all(&c.bindings, scope).map_err(|f| (None, f))?;
+    let mut b = local.clone();
     let mut objects = Vec::new();
     for m in &c.trees {
         let t = eval::tree(&m.node).map_err(|f| (None, f))?;
@@ -518,7 +529,7 @@ async fn check_op(
     }
     Ok(Done {
         object: (!objects.is_empty()).then(|| objects.join(", ")),
-        bindings: Some(b),
+        bindings: Some(export(scope, &local, &b)),
         output: String::new(),
     })
 }
@@ -753,7 +764,7 @@ async fn process(
     check: Option<&crate::scenario::Node>,
     outputs: &[crate::scenario::Output],
     skip_log_output: bool,
-    b: &Bindings,
+    (scope, b): (&Bindings, &Bindings),
 ) -> OpResult {
     spec.work_dir = Some(match work_dir {
         Some(d) => cx.dir().join(d),
@@ -795,7 +806,7 @@ async fn process(
     let bound = eval::bind_outputs(outputs, &out.bindings(), &b).map_err(|f| (None, f))?;
     Ok(Done {
         object: None,
-        bindings: (!outputs.is_empty()).then_some(bound),
+        bindings: (!outputs.is_empty()).then(|| export(scope, &b, &bound)),
         output: log,
     })
 }
@@ -827,7 +838,7 @@ async fn command(
         c.check.as_ref(),
         &c.outputs,
         c.skip_log_output,
-        &b,
+        (scope, &b),
     )
     .await
 }
@@ -848,7 +859,7 @@ async fn script(
         s.check.as_ref(),
         &s.outputs,
         s.skip_log_output,
-        &b,
+        (scope, &b),
     )
     .await
 }
@@ -896,5 +907,28 @@ async fn diag(
         }),
         Ok(Err(f)) => Err((None, f)),
         Err(_) => Err((None, failure(format!("not within {timeout:?}")))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_operations_own_bindings_stay_local_and_its_outputs_go_on() {
+        let scope = Bindings::new().with("x", json!(1));
+        let local = scope.with("x", json!(2)).with("y", json!(3));
+        let bound = local.with("out", json!(4)).with("x", json!(5));
+        let next = export(&scope, &local, &bound);
+        assert_eq!(next.get("out"), Some(&json!(4)));
+        assert_eq!(next.get("y"), None, "an operation binding does not leak");
+        assert_eq!(
+            next.get("x"),
+            Some(&json!(5)),
+            "an output may replace a binding"
+        );
+        let quiet = export(&scope, &local, &local);
+        assert_eq!(quiet.get("x"), Some(&json!(1)), "the outer value is back");
     }
 }

@@ -523,10 +523,6 @@ fn controller_manager_args(kubeconfig: &str, f: &PkiFiles, p: &Ports) -> Vec<Str
         format!("--cluster-signing-key-file={}", f.ca_key),
         "--controllers=*".into(),
         "--use-service-account-credentials=false".into(),
-        // The default (20/s) throttles Deployments, ReplicaSets and garbage collection
-        // once a test creates more than a handful of objects.
-        "--kube-api-qps=200".into(),
-        "--kube-api-burst=400".into(),
         "--v=1".into(),
     ]
 }

@@ -116,6 +116,22 @@ fn relevant_config_changes<K: SharedConfig>(
     (store, watch::changed(events, config_fingerprint::<K>))
 }
 
+/// Fingerprint of what a server's reconcile reads from the server itself: the spec
+/// (generation), labels, annotations and deletion. The controller's own status writes do
+/// not change it, so they do not trigger another reconcile.
+fn server_fingerprint(server: &MCPServer) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    (
+        server.meta().uid.as_deref(),
+        server.meta().generation,
+        &server.meta().labels,
+        &server.meta().annotations,
+        server.meta().deletion_timestamp.is_some(),
+    )
+        .hash(&mut hasher);
+    hasher.finish()
+}
+
 /// Fingerprint of what a server's reconcile reads from its Deployment: the spec
 /// (generation), labels and annotations (drift to correct), whether it is available and
 /// whether it is being deleted. Rollout progress updates of the status do not change it.
@@ -173,7 +189,10 @@ pub async fn run(
         Api::<MCPServer>::all(client.clone()),
         watcher::Config::default(),
     );
-    let controller = Controller::for_stream(watch::applied(server_events), servers.clone());
+    let controller = Controller::for_stream(
+        watch::applied_changed(server_events, server_fingerprint),
+        servers.clone(),
+    );
     let servers_for_webhooks = servers.clone();
     let context = Arc::new(Context {
         client,
@@ -547,19 +566,16 @@ async fn apply_children(
     let checksum = resources::configmap::checksum(&configmap)?;
     let service = resources::service::build(inputs, &owner);
     let deployment = resources::deployment::build(inputs, &owner, &checksum);
-    // The three writes are independent (the pod template names the ConfigMap, and a Pod
-    // waits for it if it comes second), so they go out together: one round trip of
-    // latency per reconcile instead of three.
+    // One after the other: the ConfigMap exists before the Deployment whose Pods mount
+    // it, and a failed write ends the reconcile before the next (it is retried whole).
     let (configmaps, services, deployments) = (
         Api::namespaced(ctx.client.clone(), namespace),
         Api::namespaced(ctx.client.clone(), namespace),
         Api::namespaced(ctx.client.clone(), namespace),
     );
-    let (_, _, deployment) = futures::try_join!(
-        apply_if_changed(&configmaps, &ctx.configmaps, &configmap),
-        apply_if_changed(&services, &ctx.services, &service),
-        apply_if_changed(&deployments, &ctx.deployments, &deployment),
-    )?;
+    apply_if_changed(&configmaps, &ctx.configmaps, &configmap).await?;
+    apply_if_changed(&services, &ctx.services, &service).await?;
+    let deployment = apply_if_changed(&deployments, &ctx.deployments, &deployment).await?;
     Ok(deployment)
 }
 

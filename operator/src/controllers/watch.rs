@@ -97,6 +97,21 @@ where
     })
 }
 
+/// Objects created or updated (not deleted) whose `fingerprint` changed, as a
+/// controller's main trigger: its own status writes do not wake it again.
+pub(crate) fn applied_changed<K>(
+    events: impl Stream<Item = watcher::Event<K>> + Send + 'static,
+    fingerprint: impl Fn(&K) -> u64 + Send + 'static,
+) -> impl Stream<Item = Result<K, watcher::Error>> + Send + 'static
+where
+    K: Resource<DynamicType = ()> + Send + 'static,
+{
+    changed(
+        events.filter(|e| future::ready(!matches!(e, watcher::Event::Delete(_)))),
+        fingerprint,
+    )
+}
+
 /// Objects created or updated (not deleted), as a controller's main trigger.
 pub(crate) fn applied<K: Send + 'static>(
     events: impl Stream<Item = watcher::Event<K>> + Send + 'static,

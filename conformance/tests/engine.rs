@@ -306,3 +306,14 @@ async fn naming_another_cluster_fails_loudly() {
     );
     assert!(f.message.contains("staging"), "{f:?}");
 }
+
+#[tokio::test]
+async fn delete_refs_are_templated_with_bindings() {
+    let (ctx, _w) = context(json!({}), None).await;
+    let r = run(
+        &ctx,
+        &repo().join("fixtures/engine/delete-ref-template/scenario.yaml"),
+    )
+    .await;
+    assert_eq!(r.status, Status::Passed, "{:#?}", r.failure());
+}

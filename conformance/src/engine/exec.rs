@@ -571,6 +571,9 @@ async fn delete(
         .map(propagation);
     let specs: Vec<DeleteSpec> = match &d.target {
         DeleteTarget::Ref(r) => {
+            let template = template_on(cx, step, d.template);
+            let r = render_ref(r, &b, template)
+                .map_err(|f| (None, failure(format!("{}: {}", r.location, f.message))))?;
             let selector = (!r.labels.is_empty()).then(|| {
                 r.labels
                     .iter()
@@ -579,11 +582,11 @@ async fn delete(
                     .join(",")
             });
             vec![DeleteSpec {
-                api_version: r.api_version.clone(),
-                kind: r.kind.clone(),
-                name: r.name.clone(),
+                api_version: r.api_version,
+                kind: r.kind,
+                name: r.name,
                 selector,
-                namespace: r.namespace.clone(),
+                namespace: r.namespace,
                 propagation: propagation.clone(),
             }]
         }
@@ -625,6 +628,31 @@ async fn delete(
         expectations(&d.expect, &outcome, error.as_deref(), &b).map_err(|f| (object, f))?;
     }
     Ok(Done::object(Some(objects.join(", "))))
+}
+
+/// A `delete` `ref` with its `(expr)` fields evaluated (unless templating is off), as
+/// Chainsaw templates the reference like any resource.
+fn render_ref(
+    r: &crate::scenario::ObjectReference,
+    b: &Bindings,
+    template: bool,
+) -> Result<crate::scenario::ObjectReference, Failure> {
+    if !template {
+        return Ok(r.clone());
+    }
+    let opt = |v: &Option<String>| v.as_deref().map(|s| text_arg(s, b)).transpose();
+    Ok(crate::scenario::ObjectReference {
+        location: r.location.clone(),
+        api_version: text_arg(&r.api_version, b)?,
+        kind: text_arg(&r.kind, b)?,
+        namespace: opt(&r.namespace)?,
+        name: opt(&r.name)?,
+        labels: r
+            .labels
+            .iter()
+            .map(|(k, v)| Ok((text_arg(k, b)?, text_arg(v, b)?)))
+            .collect::<Result<_, Failure>>()?,
+    })
 }
 
 fn require_kind(o: &ObjectSelector) -> Result<(String, String), Failure> {
@@ -856,5 +884,52 @@ async fn diag(
         }),
         Ok(Err(f)) => Err((None, f)),
         Err(_) => Err((None, failure(format!("not within {timeout:?}")))),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::scenario::{Location, ObjectReference};
+    use std::path::PathBuf;
+
+    fn reference() -> ObjectReference {
+        ObjectReference {
+            location: Location::new(&Arc::new(PathBuf::from("s.yaml")), 4, 9),
+            api_version: "v1".into(),
+            kind: "ConfigMap".into(),
+            namespace: Some("($other)".into()),
+            name: Some("(concat('cm-', $suffix))".into()),
+            labels: [("app".to_string(), "($app)".to_string())].into(),
+        }
+    }
+
+    fn scope() -> Bindings {
+        Bindings::new()
+            .with("other", json!("ns-2"))
+            .with("suffix", json!("x"))
+            .with("app", json!("web"))
+    }
+
+    #[test]
+    fn delete_refs_are_templated() {
+        let r = render_ref(&reference(), &scope(), true).unwrap();
+        assert_eq!(r.namespace.as_deref(), Some("ns-2"));
+        assert_eq!(r.name.as_deref(), Some("cm-x"));
+        assert_eq!(r.labels.get("app").map(String::as_str), Some("web"));
+        assert_eq!(r.kind, "ConfigMap");
+    }
+
+    #[test]
+    fn delete_refs_stay_literal_without_templating() {
+        let r = render_ref(&reference(), &scope(), false).unwrap();
+        assert_eq!(r.namespace.as_deref(), Some("($other)"));
+    }
+
+    #[test]
+    fn an_undefined_binding_in_a_ref_is_an_error() {
+        let err = render_ref(&reference(), &Bindings::new(), true).unwrap_err();
+        assert!(err.message.contains("$other"), "{err:?}");
     }
 }

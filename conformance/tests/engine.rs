@@ -317,3 +317,24 @@ async fn delete_refs_are_templated_with_bindings() {
     .await;
     assert_eq!(r.status, Status::Passed, "{:#?}", r.failure());
 }
+
+#[tokio::test]
+async fn resource_names_resolve_through_discovery() {
+    let (ctx, _w) = context(json!({}), None).await;
+    let dir = repo().join("fixtures/engine/resource-names");
+    let r = run(&ctx, &dir.join("scenario.yaml")).await;
+    assert_eq!(r.status, Status::Passed, "{:#?}", r.failure());
+    let get = r.attempts[0].steps[0]
+        .operations
+        .iter()
+        .find(|o| o.operation == "get")
+        .unwrap();
+    assert!(get.output.contains("teal"), "{}", get.output);
+    let r = run(&ctx, &dir.join("unknown.yaml")).await;
+    assert_eq!(r.status, Status::Failed);
+    let f = r.failure().unwrap();
+    assert!(
+        f.message.contains("\"deploymnts\"") && f.message.contains("serves no resource"),
+        "{f:?}"
+    );
+}

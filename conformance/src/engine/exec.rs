@@ -655,18 +655,30 @@ fn render_ref(
     })
 }
 
-fn require_kind(o: &ObjectSelector) -> Result<(String, String), Failure> {
-    match (&o.api_version, &o.kind) {
-        (Some(a), Some(k)) => Ok((a.clone(), k.clone())),
-        _ => Err(failure(match &o.resource {
-            Some(r) => format!("resource {r:?}: name the kind with apiVersion and kind"),
-            None => "apiVersion and kind are required".to_string(),
-        })),
+/// The apiVersion and kind an object selector names: given directly, or resolved from
+/// its `resource` (plural, singular or short name, `kubectl` style) through discovery.
+async fn require_kind(
+    cx: &ScenarioCx<'_>,
+    o: &ObjectSelector,
+) -> Result<(String, String), Failure> {
+    match (&o.api_version, &o.kind, &o.resource) {
+        (Some(a), Some(k), _) => Ok((a.clone(), k.clone())),
+        (_, _, Some(r)) => {
+            let resolved = cx
+                .env
+                .resolver
+                .resolve_resource(r)
+                .await
+                .map_err(|e| failure(format!("resource {r:?}: {e}")))?;
+            Ok((resolved.resource.api_version, resolved.resource.kind))
+        }
+        (None, Some(k), None) => Err(failure(format!("kind {k:?} needs an apiVersion"))),
+        _ => Err(failure("apiVersion and kind (or resource) are required")),
     }
 }
 
 async fn wait(cx: &ScenarioCx<'_>, w: &crate::scenario::WaitOp, timeout: Duration) -> OpResult {
-    let (api_version, kind) = require_kind(&w.object).map_err(|f| (None, f))?;
+    let (api_version, kind) = require_kind(cx, &w.object).await.map_err(|f| (None, f))?;
     let selector = LabelSelector::parse(w.object.selector.as_deref().unwrap_or(""))
         .map_err(|e| (None, failure(e.to_string())))?;
     let for_ = match &w.for_ {
@@ -859,7 +871,7 @@ async fn diag(
                 .await
                 .map_err(|e| failure(e.to_string())),
             DiagKind::Get | DiagKind::Describe => {
-                let (api_version, kind_name) = require_kind(o)?;
+                let (api_version, kind_name) = require_kind(cx, o).await?;
                 let l = Lookup {
                     api_version,
                     kind: kind_name,

@@ -338,3 +338,14 @@ async fn resource_names_resolve_through_discovery() {
         "{f:?}"
     );
 }
+
+#[tokio::test]
+async fn cluster_functions_see_discovery_and_the_server_version() {
+    let (ctx, _w) = context(json!({}), None).await;
+    let r = run(
+        &ctx,
+        &repo().join("fixtures/engine/cluster-functions/scenario.yaml"),
+    )
+    .await;
+    assert_eq!(r.status, Status::Passed, "{:#?}", r.failure());
+}

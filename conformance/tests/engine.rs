@@ -349,3 +349,28 @@ async fn cluster_functions_see_discovery_and_the_server_version() {
     .await;
     assert_eq!(r.status, Status::Passed, "{:#?}", r.failure());
 }
+
+#[tokio::test]
+async fn conventional_chainsaw_folders_run_unmodified() {
+    let (ctx, _w) = context(json!({}), None).await;
+    let scenarios = kanon::scenario::load(&repo().join("fixtures/chainsaw/conventional")).unwrap();
+    assert_eq!(scenarios.len(), 1);
+    let s = &scenarios[0];
+    assert_eq!(s.name, "conventional");
+    let r = run_scenario(&ctx, s, &s.name, &[]).await;
+    assert_eq!(r.status, Status::Passed, "{:#?}", r.failure());
+    assert_eq!(
+        ops_of(&r)
+            .iter()
+            .filter(|(_, o, _)| o.starts_with("try:"))
+            .map(|(s, o, _)| format!("{s} {o}"))
+            .collect::<Vec<_>>(),
+        [
+            "step-00 try:apply",
+            "step-00 try:assert",
+            "step-01 try:apply",
+            "step-01 try:assert",
+            "step-01 try:error"
+        ]
+    );
+}

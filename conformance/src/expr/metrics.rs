@@ -133,8 +133,11 @@ fn parse_line(line: &str, now_millis: i64) -> Result<Sample, String> {
     })
 }
 
+/// Label name/value pairs, in the order written.
+type Labels = Vec<(String, String)>;
+
 /// Parses `a="x",b="y"}` and returns the labels and the text after `}`.
-fn parse_labels(body: &str) -> Result<(Vec<(String, String)>, &str), String> {
+fn parse_labels(body: &str) -> Result<(Labels, &str), String> {
     let mut out = Vec::new();
     let mut rest = body.trim_start();
     loop {

@@ -406,3 +406,71 @@ async fn disruptions_are_lifted_when_the_scenario_fails() {
         .expect("the lift is reported");
     assert!(lifted.output.contains("1 outage"), "{}", lifted.output);
 }
+
+#[tokio::test]
+async fn delete_refs_are_templated_with_bindings() {
+    let (ctx, _w) = context(json!({}), None).await;
+    let r = run(
+        &ctx,
+        &repo().join("fixtures/engine/delete-ref-template/scenario.yaml"),
+    )
+    .await;
+    assert_eq!(r.status, Status::Passed, "{:#?}", r.failure());
+}
+
+#[tokio::test]
+async fn resource_names_resolve_through_discovery() {
+    let (ctx, _w) = context(json!({}), None).await;
+    let dir = repo().join("fixtures/engine/resource-names");
+    let r = run(&ctx, &dir.join("scenario.yaml")).await;
+    assert_eq!(r.status, Status::Passed, "{:#?}", r.failure());
+    let get = r.attempts[0].steps[0]
+        .operations
+        .iter()
+        .find(|o| o.operation == "get")
+        .unwrap();
+    assert!(get.output.contains("teal"), "{}", get.output);
+    let r = run(&ctx, &dir.join("unknown.yaml")).await;
+    assert_eq!(r.status, Status::Failed);
+    let f = r.failure().unwrap();
+    assert!(
+        f.message.contains("\"deploymnts\"") && f.message.contains("serves no resource"),
+        "{f:?}"
+    );
+}
+
+#[tokio::test]
+async fn cluster_functions_see_discovery_and_the_server_version() {
+    let (ctx, _w) = context(json!({}), None).await;
+    let r = run(
+        &ctx,
+        &repo().join("fixtures/engine/cluster-functions/scenario.yaml"),
+    )
+    .await;
+    assert_eq!(r.status, Status::Passed, "{:#?}", r.failure());
+}
+
+#[tokio::test]
+async fn conventional_chainsaw_folders_run_unmodified() {
+    let (ctx, _w) = context(json!({}), None).await;
+    let scenarios = kanon::scenario::load(&repo().join("fixtures/chainsaw/conventional")).unwrap();
+    assert_eq!(scenarios.len(), 1);
+    let s = &scenarios[0];
+    assert_eq!(s.name, "conventional");
+    let r = run_scenario(&ctx, s, &s.name, &[]).await;
+    assert_eq!(r.status, Status::Passed, "{:#?}", r.failure());
+    assert_eq!(
+        ops_of(&r)
+            .iter()
+            .filter(|(_, o, _)| o.starts_with("try:"))
+            .map(|(s, o, _)| format!("{s} {o}"))
+            .collect::<Vec<_>>(),
+        [
+            "step-00 try:apply",
+            "step-00 try:assert",
+            "step-01 try:apply",
+            "step-01 try:assert",
+            "step-01 try:error"
+        ]
+    );
+}

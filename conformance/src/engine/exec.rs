@@ -622,6 +622,9 @@ async fn delete(
         .map(propagation);
     let specs: Vec<DeleteSpec> = match &d.target {
         DeleteTarget::Ref(r) => {
+            let template = template_on(cx, step, d.template);
+            let r = render_ref(r, &b, template)
+                .map_err(|f| (None, failure(format!("{}: {}", r.location, f.message))))?;
             let selector = (!r.labels.is_empty()).then(|| {
                 r.labels
                     .iter()
@@ -630,11 +633,11 @@ async fn delete(
                     .join(",")
             });
             vec![DeleteSpec {
-                api_version: r.api_version.clone(),
-                kind: r.kind.clone(),
-                name: r.name.clone(),
+                api_version: r.api_version,
+                kind: r.kind,
+                name: r.name,
                 selector,
-                namespace: r.namespace.clone(),
+                namespace: r.namespace,
                 propagation: propagation.clone(),
             }]
         }
@@ -678,18 +681,55 @@ async fn delete(
     Ok(Done::object(Some(objects.join(", "))))
 }
 
-fn require_kind(o: &ObjectSelector) -> Result<(String, String), Failure> {
-    match (&o.api_version, &o.kind) {
-        (Some(a), Some(k)) => Ok((a.clone(), k.clone())),
-        _ => Err(failure(match &o.resource {
-            Some(r) => format!("resource {r:?}: name the kind with apiVersion and kind"),
-            None => "apiVersion and kind are required".to_string(),
-        })),
+/// A `delete` `ref` with its `(expr)` fields evaluated (unless templating is off), as
+/// Chainsaw templates the reference like any resource.
+fn render_ref(
+    r: &crate::scenario::ObjectReference,
+    b: &Bindings,
+    template: bool,
+) -> Result<crate::scenario::ObjectReference, Failure> {
+    if !template {
+        return Ok(r.clone());
+    }
+    let opt = |v: &Option<String>| v.as_deref().map(|s| text_arg(s, b)).transpose();
+    Ok(crate::scenario::ObjectReference {
+        location: r.location.clone(),
+        api_version: text_arg(&r.api_version, b)?,
+        kind: text_arg(&r.kind, b)?,
+        namespace: opt(&r.namespace)?,
+        name: opt(&r.name)?,
+        labels: r
+            .labels
+            .iter()
+            .map(|(k, v)| Ok((text_arg(k, b)?, text_arg(v, b)?)))
+            .collect::<Result<_, Failure>>()?,
+    })
+}
+
+/// The apiVersion and kind an object selector names: given directly, or resolved from
+/// its `resource` (plural, singular or short name, `kubectl` style) through discovery.
+async fn require_kind(
+    cx: &ScenarioCx<'_>,
+    o: &ObjectSelector,
+) -> Result<(String, String), Failure> {
+    match (&o.api_version, &o.kind, &o.resource) {
+        (Some(a), Some(k), _) => Ok((a.clone(), k.clone())),
+        (_, _, Some(r)) => {
+            let resolved = cx
+                .env
+                .resolver
+                .resolve_resource(r)
+                .await
+                .map_err(|e| failure(format!("resource {r:?}: {e}")))?;
+            Ok((resolved.resource.api_version, resolved.resource.kind))
+        }
+        (None, Some(k), None) => Err(failure(format!("kind {k:?} needs an apiVersion"))),
+        _ => Err(failure("apiVersion and kind (or resource) are required")),
     }
 }
 
 async fn wait(cx: &ScenarioCx<'_>, w: &crate::scenario::WaitOp, timeout: Duration) -> OpResult {
-    let (api_version, kind) = require_kind(&w.object).map_err(|f| (None, f))?;
+    let (api_version, kind) = require_kind(cx, &w.object).await.map_err(|f| (None, f))?;
     let selector = LabelSelector::parse(w.object.selector.as_deref().unwrap_or(""))
         .map_err(|e| (None, failure(e.to_string())))?;
     let for_ = match &w.for_ {
@@ -882,7 +922,7 @@ async fn diag(
                 .await
                 .map_err(|e| failure(e.to_string())),
             DiagKind::Get | DiagKind::Describe => {
-                let (api_version, kind_name) = require_kind(o)?;
+                let (api_version, kind_name) = require_kind(cx, o).await?;
                 let l = Lookup {
                     api_version,
                     kind: kind_name,
@@ -911,9 +951,50 @@ async fn diag(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::scenario::{Location, ObjectReference};
+    use std::path::PathBuf;
+
+    fn reference() -> ObjectReference {
+        ObjectReference {
+            location: Location::new(&Arc::new(PathBuf::from("s.yaml")), 4, 9),
+            api_version: "v1".into(),
+            kind: "ConfigMap".into(),
+            namespace: Some("($other)".into()),
+            name: Some("(concat('cm-', $suffix))".into()),
+            labels: [("app".to_string(), "($app)".to_string())].into(),
+        }
+    }
+
+    fn scope() -> Bindings {
+        Bindings::new()
+            .with("other", json!("ns-2"))
+            .with("suffix", json!("x"))
+            .with("app", json!("web"))
+    }
+
+    #[test]
+    fn delete_refs_are_templated() {
+        let r = render_ref(&reference(), &scope(), true).unwrap();
+        assert_eq!(r.namespace.as_deref(), Some("ns-2"));
+        assert_eq!(r.name.as_deref(), Some("cm-x"));
+        assert_eq!(r.labels.get("app").map(String::as_str), Some("web"));
+        assert_eq!(r.kind, "ConfigMap");
+    }
+
+    #[test]
+    fn delete_refs_stay_literal_without_templating() {
+        let r = render_ref(&reference(), &scope(), false).unwrap();
+        assert_eq!(r.namespace.as_deref(), Some("($other)"));
+    }
+
+    #[test]
+    fn an_undefined_binding_in_a_ref_is_an_error() {
+        let err = render_ref(&reference(), &Bindings::new(), true).unwrap_err();
+        assert!(err.message.contains("$other"), "{err:?}");
+    }
 
     #[test]
     fn an_operations_own_bindings_stay_local_and_its_outputs_go_on() {

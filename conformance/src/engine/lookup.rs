@@ -1,4 +1,5 @@
-//! `x_k8s_get`, `x_k8s_list`, `x_k8s_exists` for expressions: cluster reads answered
+//! `x_k8s_get`, `x_k8s_list`, `x_k8s_exists`, `x_k8s_resource_exists` and
+//! `x_k8s_server_version` for expressions: cluster reads answered
 //! by a thread with a runtime of its own, so synchronous expression evaluation can
 //! block on them from any runtime flavor without stalling the caller's executor.
 
@@ -14,6 +15,8 @@ use crate::k8s::Resolver;
 enum Query {
     Get(String, String, String, String),
     List(String, String, String),
+    ResourceExists(String, String),
+    ServerVersion,
 }
 
 type Reply = mpsc::Sender<Result<Value, String>>;
@@ -65,6 +68,14 @@ impl KubeLookup {
 async fn answer(client: &kube::Client, resolver: &Resolver, q: Query) -> Result<Value, String> {
     let (api_version, kind, namespace) = match &q {
         Query::Get(a, k, n, _) | Query::List(a, k, n) => (a, k, n),
+        Query::ResourceExists(a, k) => return resource_exists(client, a, k).await,
+        Query::ServerVersion => {
+            let info = client
+                .apiserver_version()
+                .await
+                .map_err(|e| e.to_string())?;
+            return serde_json::to_value(info).map_err(|e| e.to_string());
+        }
     };
     let r = resolver
         .resolve(api_version, kind)
@@ -99,10 +110,39 @@ async fn answer(client: &kube::Client, resolver: &Resolver, q: Query) -> Result<
                 .map(with_types)
                 .collect(),
         )),
+        // Answered before the kind is resolved.
+        Query::ResourceExists(..) | Query::ServerVersion => Ok(Value::Null),
+    }
+}
+
+/// Whether the discovery document of `api_version` lists `kind` (a group version the
+/// server does not serve answers `false`, as in Chainsaw).
+async fn resource_exists(
+    client: &kube::Client,
+    api_version: &str,
+    kind: &str,
+) -> Result<Value, String> {
+    let list = if api_version.contains('/') {
+        client.list_api_group_resources(api_version).await
+    } else {
+        client.list_core_api_resources(api_version).await
+    };
+    match list {
+        Ok(list) => Ok(Value::Bool(list.resources.iter().any(|r| r.kind == kind))),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(Value::Bool(false)),
+        Err(e) => Err(e.to_string()),
     }
 }
 
 impl ClusterLookup for KubeLookup {
+    fn resource_exists(&self, api_version: &str, kind: &str) -> Result<bool, String> {
+        Ok(self.ask(Query::ResourceExists(api_version.into(), kind.into()))? == Value::Bool(true))
+    }
+
+    fn server_version(&self) -> Result<Value, String> {
+        self.ask(Query::ServerVersion)
+    }
+
     fn get(
         &self,
         api_version: &str,

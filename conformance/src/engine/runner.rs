@@ -250,8 +250,12 @@ pub async fn run_scenario(
         values = v.to_json();
     }
     super::eval::merge(&mut values, &ctx.values);
+    // `$client` and `$config` only name the cluster for `x_k8s_*` functions, which use
+    // the lookup attached to the scope: they are bound so Chainsaw expressions resolve.
     let base = Bindings::new()
         .with_cluster(ctx.lookup.clone())
+        .with("client", Value::Null)
+        .with("config", Value::Null)
         .with("namespace", Value::String(ns.clone()))
         .with("values", values)
         .with("mocks", cx.mocks.bindings())

@@ -28,6 +28,17 @@ pub trait ClusterLookup: Send + Sync {
 
     /// Every object of the kind in the namespace (all namespaces when empty).
     fn list(&self, api_version: &str, kind: &str, namespace: &str) -> Result<Vec<Value>, String>;
+
+    /// Whether the cluster serves `kind` in `api_version` (`x_k8s_resource_exists`).
+    fn resource_exists(&self, api_version: &str, kind: &str) -> Result<bool, String> {
+        let _ = (api_version, kind);
+        Err("this cluster lookup cannot list served resources".into())
+    }
+
+    /// The server's `/version` document (`x_k8s_server_version`).
+    fn server_version(&self) -> Result<Value, String> {
+        Err("this cluster lookup cannot read the server version".into())
+    }
 }
 
 /// Name of the internal function `$name` references are rewritten to.
@@ -66,25 +77,54 @@ pub const EXTRA_FUNCTIONS: &[&str] = &[
     "multiply",
     "divide",
     "modulo",
+    "x_k8s_resource_exists",
+    "x_k8s_server_version",
+    "time_now",
+    "time_now_utc",
+    "time_add",
+    "time_parse",
+    "time_since",
+    "time_after",
+    "time_before",
+    "time_between",
+    "time_diff",
+    "time_truncate",
+    "time_to_cron",
+    "time_utc",
+    "semver_compare",
+    "regex_match",
+    "regex_replace_all",
+    "regex_replace_all_literal",
+    "pattern_match",
+    "wildcard",
+    "random",
+    "x_metrics_decode",
+    "items",
+    "object_from_lists",
+    "compare",
+    "replace",
+    "round",
+    "label_match",
+    "path_canonicalize",
 ];
 
-fn fail(ctx: &Context<'_>, message: impl Into<String>) -> JmespathError {
+pub(super) fn fail(ctx: &Context<'_>, message: impl Into<String>) -> JmespathError {
     JmespathError::from_ctx(ctx, ErrorReason::Parse(message.into()))
 }
 
-fn to_var(ctx: &Context<'_>, v: Value) -> Result<Rcvar, JmespathError> {
+pub(super) fn to_var(ctx: &Context<'_>, v: Value) -> Result<Rcvar, JmespathError> {
     Variable::try_from(v)
         .map(Rcvar::new)
         .map_err(|e| fail(ctx, e.to_string()))
 }
 
-fn string_arg(args: &[Rcvar], i: usize) -> String {
+pub(super) fn string_arg(args: &[Rcvar], i: usize) -> String {
     args.get(i)
         .and_then(|a| a.as_string().cloned())
         .unwrap_or_default()
 }
 
-fn string_fn(
+pub(super) fn string_fn(
     runtime: &mut Runtime,
     name: &str,
     f: impl Fn(&str) -> Result<String, String> + Send + Sync + 'static,
@@ -231,10 +271,11 @@ fn build_runtime() -> Runtime {
 
     register_extras(&mut rt);
     register_k8s(&mut rt);
+    super::kyverno::register(&mut rt);
     rt
 }
 
-fn reg(
+pub(super) fn reg(
     rt: &mut Runtime,
     name: &str,
     args: Vec<ArgumentType>,
@@ -246,11 +287,11 @@ fn reg(
     );
 }
 
-fn string(s: String) -> Result<Rcvar, JmespathError> {
+pub(super) fn string(s: String) -> Result<Rcvar, JmespathError> {
     Ok(Rcvar::new(Variable::String(s)))
 }
 
-fn number(ctx: &Context<'_>, v: f64) -> Result<Rcvar, JmespathError> {
+pub(super) fn number(ctx: &Context<'_>, v: f64) -> Result<Rcvar, JmespathError> {
     let n = if v.fract() == 0.0 && v.abs() < 9.0e15 {
         serde_json::Number::from(v as i64)
     } else {
@@ -425,6 +466,34 @@ fn register_k8s(rt: &mut Runtime) {
                 )
                 .map(|o| Rcvar::new(Variable::Bool(o.is_some())))
                 .map_err(|e| fail(ctx, format!("x_k8s_exists: {e}")))
+            }),
+        )),
+    );
+
+    rt.register_function(
+        "x_k8s_resource_exists",
+        Box::new(CustomFunction::new(
+            any_and_strings(2),
+            Box::new(move |args: &[Rcvar], ctx: &mut Context<'_>| {
+                let c =
+                    current_cluster().ok_or_else(|| no_cluster(ctx, "x_k8s_resource_exists"))?;
+                c.resource_exists(&string_arg(args, 1), &string_arg(args, 2))
+                    .map(|b| Rcvar::new(Variable::Bool(b)))
+                    .map_err(|e| fail(ctx, format!("x_k8s_resource_exists: {e}")))
+            }),
+        )),
+    );
+
+    rt.register_function(
+        "x_k8s_server_version",
+        Box::new(CustomFunction::new(
+            Signature::new(vec![ArgumentType::Any], None),
+            Box::new(move |_args: &[Rcvar], ctx: &mut Context<'_>| {
+                let c = current_cluster().ok_or_else(|| no_cluster(ctx, "x_k8s_server_version"))?;
+                let v = c
+                    .server_version()
+                    .map_err(|e| fail(ctx, format!("x_k8s_server_version: {e}")))?;
+                to_var(ctx, v)
             }),
         )),
     );

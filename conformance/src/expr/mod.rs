@@ -14,19 +14,29 @@
 //!   `base64_encode`, `to_upper`, `to_lower`, `trim_space`, `split`, `concat`,
 //!   `parse_json`, `parse_yaml`, `upper`, `lower`, `trim*`, `replace_all`, `equal_fold`,
 //!   `truncate`, `as_string`, `to_boolean`, `json_parse`, `lookup`, number arithmetic
-//!   (`add`, `subtract`, `multiply`, `divide`, `modulo`), and
-//!   `x_k8s_get($client, apiVersion, kind, namespace,
-//!   name)`, `x_k8s_list($client, apiVersion, kind, namespace)`, `x_k8s_exists(...)`,
+//!   (`add`, `subtract`, `multiply`, `divide`, `modulo`, `round`, `compare`,
+//!   `replace`), Kyverno's time functions (`time_now`, `time_now_utc`, `time_add`,
+//!   `time_parse`, `time_since`, `time_after`, `time_before`, `time_between`,
+//!   `time_diff`, `time_truncate`, `time_to_cron`, `time_utc`; see [`gotime`]),
+//!   `regex_match`, `regex_replace_all(_literal)`, `pattern_match`, `wildcard`,
+//!   `semver_compare`, `random` (see [`regen`]), `items`, `object_from_lists`,
+//!   `label_match`, `path_canonicalize`, `x_metrics_decode` (see [`metrics`]), and
+//!   `x_k8s_get($client, apiVersion, kind, namespace, name)`,
+//!   `x_k8s_list($client, apiVersion, kind, namespace)`, `x_k8s_exists(...)`,
+//!   `x_k8s_resource_exists($client, apiVersion, kind)`, `x_k8s_server_version($config)`,
 //!   which call the [`ClusterLookup`] attached to the bindings
 //!   ([`Bindings::with_cluster`]); the first argument is accepted for Chainsaw
 //!   compatibility and ignored.
 //! - Not supported (yet): JMESPath-community arithmetic operators (`+`, `-`...) and `let`,
-//!   quantity/duration arithmetic, the time_*, regex, semver, x509 functions,
-//!   `x_k8s_resource_exists`, `x_k8s_server_version`, `x_metrics_decode`, and CEL.
+//!   quantity/duration arithmetic, `x509_decode`, `image_normalize`.
 #![warn(missing_docs)]
 
 mod bindings;
 pub mod functions;
+pub mod gotime;
+mod kyverno;
+pub mod metrics;
+pub mod regen;
 
 pub use bindings::Bindings;
 pub use functions::ClusterLookup;

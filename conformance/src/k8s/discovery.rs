@@ -1,8 +1,10 @@
-//! Resolving `apiVersion` / `kind` to an API resource, with a cache.
+//! Resolving `apiVersion` / `kind`, or a `kubectl`-style resource name (`deployments`,
+//! `deploy`, `deployment`, `deployments.apps`), to an API resource, with a cache.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResourceList;
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::discovery::{Scope, pinned_kind};
 
@@ -31,6 +33,78 @@ pub enum ResolveError {
         /// The discovery error.
         detail: String,
     },
+    /// No served resource has this plural, singular or short name (or kind).
+    #[error(
+        "the cluster serves no resource named {name:?} (looked for a plural, singular or short name, or a kind{}); use apiVersion and kind, or check the spelling",
+        group.as_deref().map(|g| format!(" in group {g:?}")).unwrap_or_default()
+    )]
+    UnknownResource {
+        /// The name asked for.
+        name: String,
+        /// The group suffix asked for (`deployments.apps`), if any.
+        group: Option<String>,
+    },
+    /// Listing the served resources failed.
+    #[error("discovery failed: {0}")]
+    Discovery(String),
+}
+
+/// One group/version's resource list, as the discovery API returns it.
+#[derive(Debug, Clone)]
+pub struct ServedResources {
+    /// The group (empty for the core group).
+    pub group: String,
+    /// The version.
+    pub version: String,
+    /// The resources.
+    pub list: APIResourceList,
+}
+
+/// Finds the resource a `kubectl`-style name means among `served` (in priority order:
+/// the core group first, each group's preferred version first), as `kubectl` does:
+/// `NAME[.GROUP]` where NAME is a plural, singular or short name, or a kind
+/// (case-insensitive). Subresources (`pods/log`) never match.
+pub fn match_resource(served: &[ServedResources], query: &str) -> Option<Resolved> {
+    let query = query.trim().to_ascii_lowercase();
+    let (name, group) = match query.split_once('.') {
+        Some((n, g)) => (n.to_string(), Some(g.to_string())),
+        None => (query.clone(), None),
+    };
+    if name.is_empty() {
+        return None;
+    }
+    let candidates = || {
+        served
+            .iter()
+            .filter(|s| match &group {
+                // `deployments.apps` or `deployments.v1.apps`.
+                Some(g) => s.group == *g || format!("{}.{}", s.version, s.group) == *g,
+                None => true,
+            })
+            .flat_map(|s| s.list.resources.iter().map(move |r| (s, r)))
+            .filter(|(_, r)| !r.name.contains('/'))
+    };
+    let exact = |(_, r): &(
+        &ServedResources,
+        &k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResource,
+    )| {
+        r.name == name
+            || r.singular_name.eq_ignore_ascii_case(&name)
+            || r.short_names
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(&name))
+    };
+    let found = candidates()
+        .find(exact)
+        .or_else(|| candidates().find(|(_, r)| r.kind.eq_ignore_ascii_case(&name)))?;
+    let (s, r) = found;
+    let gvk = GroupVersionKind::gvk(&s.group, &s.version, &r.kind);
+    Some(Resolved {
+        resource: ApiResource::from_gvk_with_plural(&gvk, &r.name),
+        namespaced: r.namespaced,
+    })
 }
 
 /// Splits `apps/v1` into (`apps`, `v1`) and `v1` into (``, `v1`).
@@ -47,6 +121,7 @@ pub fn split_api_version(api_version: &str) -> Result<(String, String), ResolveE
 pub struct Resolver {
     client: kube::Client,
     cache: Mutex<HashMap<(String, String), Resolved>>,
+    names: Mutex<HashMap<String, Resolved>>,
 }
 
 impl std::fmt::Debug for Resolver {
@@ -62,6 +137,7 @@ impl Resolver {
         Self {
             client,
             cache: Mutex::new(HashMap::new()),
+            names: Mutex::new(HashMap::new()),
         }
     }
 
@@ -91,6 +167,67 @@ impl Resolver {
         }
         Ok(resolved)
     }
+
+    /// The resource behind a `kubectl`-style name (`deployments`, `deploy`,
+    /// `deployment`, `Deployment`, `deployments.apps`), found through the discovery
+    /// API (see [`match_resource`]). Known names come from the cache; unknown ones are
+    /// looked up again each time, as a CRD may have been installed since.
+    pub async fn resolve_resource(&self, name: &str) -> Result<Resolved, ResolveError> {
+        if let Some(hit) = self.names.lock().ok().and_then(|c| c.get(name).cloned()) {
+            return Ok(hit);
+        }
+        let served = self.served().await?;
+        let resolved = match_resource(&served, name).ok_or_else(|| {
+            let lower = name.trim().to_ascii_lowercase();
+            let (n, g) = match lower.split_once('.') {
+                Some((n, g)) => (n.to_string(), Some(g.to_string())),
+                None => (lower, None),
+            };
+            ResolveError::UnknownResource { name: n, group: g }
+        })?;
+        if let Ok(mut c) = self.names.lock() {
+            c.insert(name.to_string(), resolved.clone());
+        }
+        Ok(resolved)
+    }
+
+    /// Every served resource list: the core group, then each group's preferred version
+    /// followed by its other versions.
+    async fn served(&self) -> Result<Vec<ServedResources>, ResolveError> {
+        let err = |e: kube::Error| ResolveError::Discovery(e.to_string());
+        let mut out = Vec::new();
+        let core = self.client.list_core_api_versions().await.map_err(err)?;
+        for v in core.versions {
+            let list = self.client.list_core_api_resources(&v).await.map_err(err)?;
+            out.push(ServedResources {
+                group: String::new(),
+                version: v,
+                list,
+            });
+        }
+        let groups = self.client.list_api_groups().await.map_err(err)?;
+        for g in groups.groups {
+            let preferred = g
+                .preferred_version
+                .as_ref()
+                .map(|p| p.group_version.clone());
+            let mut versions: Vec<_> = g.versions.iter().map(|v| v.group_version.clone()).collect();
+            versions.sort_by_key(|gv| Some(gv) != preferred.as_ref());
+            for gv in versions {
+                // A group version may vanish between the two calls (CRD deleted): skip it.
+                let Ok(list) = self.client.list_api_group_resources(&gv).await else {
+                    continue;
+                };
+                let version = gv.rsplit('/').next().unwrap_or_default().to_string();
+                out.push(ServedResources {
+                    group: g.name.clone(),
+                    version,
+                    list,
+                });
+            }
+        }
+        Ok(out)
+    }
 }
 
 #[cfg(test)]
@@ -107,6 +244,80 @@ mod tests {
             split_api_version(input).unwrap(),
             (group.to_string(), version.to_string())
         );
+    }
+
+    fn res(name: &str, singular: &str, kind: &str, short: &[&str]) -> serde_json::Value {
+        serde_json::json!({"name": name, "singularName": singular, "kind": kind,
+            "namespaced": true, "verbs": ["get"], "shortNames": short})
+    }
+
+    fn served() -> Vec<ServedResources> {
+        let list = |gv: &str, resources: Vec<serde_json::Value>| -> APIResourceList {
+            serde_json::from_value(serde_json::json!({"groupVersion": gv, "resources": resources}))
+                .unwrap()
+        };
+        vec![
+            ServedResources {
+                group: String::new(),
+                version: "v1".into(),
+                list: list(
+                    "v1",
+                    vec![
+                        res("pods", "pod", "Pod", &["po"]),
+                        res("pods/log", "", "Pod", &[]),
+                        res("configmaps", "configmap", "ConfigMap", &["cm"]),
+                        res("events", "event", "Event", &["ev"]),
+                    ],
+                ),
+            },
+            ServedResources {
+                group: "apps".into(),
+                version: "v1".into(),
+                list: list(
+                    "apps/v1",
+                    vec![res("deployments", "deployment", "Deployment", &["deploy"])],
+                ),
+            },
+            ServedResources {
+                group: "events.k8s.io".into(),
+                version: "v1".into(),
+                list: list(
+                    "events.k8s.io/v1",
+                    vec![res("events", "event", "Event", &["ev"])],
+                ),
+            },
+        ]
+    }
+
+    #[rstest]
+    #[case("deployments", "apps/v1", "Deployment")]
+    #[case("deploy", "apps/v1", "Deployment")]
+    #[case("deployment", "apps/v1", "Deployment")]
+    #[case("Deployment", "apps/v1", "Deployment")]
+    #[case("deployments.apps", "apps/v1", "Deployment")]
+    #[case("deployments.v1.apps", "apps/v1", "Deployment")]
+    #[case("cm", "v1", "ConfigMap")]
+    #[case("po", "v1", "Pod")]
+    #[case("events", "v1", "Event")]
+    #[case("events.events.k8s.io", "events.k8s.io/v1", "Event")]
+    fn resource_names_resolve(#[case] query: &str, #[case] api_version: &str, #[case] kind: &str) {
+        let r = match_resource(&served(), query).unwrap();
+        assert_eq!(
+            (r.resource.api_version.as_str(), r.resource.kind.as_str()),
+            (api_version, kind),
+            "{query}"
+        );
+        assert!(r.namespaced);
+    }
+
+    #[rstest]
+    #[case("deploymnts")]
+    #[case("log")]
+    #[case("pods/log")]
+    #[case("deployments.batch")]
+    #[case("")]
+    fn unknown_resource_names_do_not_resolve(#[case] query: &str) {
+        assert!(match_resource(&served(), query).is_none(), "{query}");
     }
 
     #[rstest]

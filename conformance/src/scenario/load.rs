@@ -40,19 +40,27 @@ pub fn load_file(path: &Path) -> Result<Vec<Scenario>, Vec<ParseError>> {
     parse_str(path, &text)
 }
 
-/// Loads a scenario file, or every scenario file (see [`SCENARIO_FILE_NAMES`]) under a
-/// directory, recursively, in path order.
+/// Loads a scenario file, or every scenario under a directory, recursively, in path
+/// order: each scenario file (see [`SCENARIO_FILE_NAMES`]), and each folder without one
+/// whose files follow Chainsaw's conventional layout (`00-apply.yaml`,
+/// `00-assert.yaml`, `01-errors.yaml`...; see [`super::conventional`]).
 pub fn load(path: &Path) -> Result<Vec<Scenario>, Vec<ParseError>> {
     if !path.is_dir() {
         return load_file(path);
     }
-    let mut files = Vec::new();
+    let mut found = Vec::new();
     let mut errors = Vec::new();
-    collect_scenario_files(path, &mut files, &mut errors);
-    files.sort();
+    collect_scenarios(path, &mut found, &mut errors);
+    found.sort();
     let mut scenarios = Vec::new();
-    for file in files {
-        match load_file(&file) {
+    for source in found {
+        let loaded = match &source {
+            Found::File(file) => load_file(file),
+            Found::Conventional(dir, files) => {
+                super::conventional::load_conventional(dir, files).map(|s| vec![s])
+            }
+        };
+        match loaded {
             Ok(mut s) => scenarios.append(&mut s),
             Err(mut e) => errors.append(&mut e),
         }
@@ -64,7 +72,16 @@ pub fn load(path: &Path) -> Result<Vec<Scenario>, Vec<ParseError>> {
     }
 }
 
-fn collect_scenario_files(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<ParseError>) {
+/// A scenario source found under a directory.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Found {
+    /// A scenario file.
+    File(PathBuf),
+    /// A conventional-layout folder and its step files.
+    Conventional(PathBuf, Vec<PathBuf>),
+}
+
+fn collect_scenarios(dir: &Path, found: &mut Vec<Found>, errors: &mut Vec<ParseError>) {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) => {
@@ -72,16 +89,24 @@ fn collect_scenario_files(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec
             return;
         }
     };
+    let mut has_file = false;
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
-            collect_scenario_files(&path, files, errors);
+            collect_scenarios(&path, found, errors);
         } else if path
             .file_name()
             .and_then(|n| n.to_str())
             .is_some_and(|n| SCENARIO_FILE_NAMES.contains(&n))
         {
-            files.push(path);
+            has_file = true;
+            found.push(Found::File(path));
+        }
+    }
+    if !has_file {
+        let steps = super::conventional::step_files(dir);
+        if !steps.is_empty() {
+            found.push(Found::Conventional(dir.to_path_buf(), steps));
         }
     }
 }

@@ -54,6 +54,7 @@
 //! `timeout` resolve with [`resolve_timeout`] (innermost wins; Chainsaw's defaults last).
 #![warn(missing_docs)]
 
+mod conventional;
 mod duration;
 pub mod lint;
 mod load;

@@ -576,7 +576,8 @@ pub struct ObjectSelector {
     pub api_version: Option<String>,
     /// `kind`.
     pub kind: Option<String>,
-    /// `resource` (plural resource name, `kubectl` style), instead of apiVersion/kind.
+    /// `resource`: a `kubectl`-style name (plural, singular, short name or kind, with an
+    /// optional `.group`), resolved through discovery, instead of apiVersion/kind.
     pub resource: Option<String>,
     /// `namespace` (`None`: the scenario's namespace).
     pub namespace: Option<String>,

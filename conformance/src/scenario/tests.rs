@@ -274,7 +274,12 @@ fn bindings_outputs_and_checks_are_kept() {
 #[test]
 fn a_directory_loads_every_scenario_file() {
     let all = load(&fixtures().join("chainsaw")).unwrap();
-    assert_eq!(all.len(), 6);
+    // Six Chainsaw test files and one conventional (numbered files) folder.
+    assert_eq!(all.len(), 7);
+    assert!(
+        all.iter()
+            .any(|s| s.name == "conventional" && s.steps.len() == 2)
+    );
 }
 
 const KANON: &str = r#"apiVersion: kanon.dev/v1alpha1

@@ -777,20 +777,22 @@ fn text_arg(s: &str, b: &Bindings) -> Result<String, Failure> {
     }
 }
 
+/// A process's working directory: `dir` under the scenario's folder, else that folder.
+fn work_dir(cx: &ScenarioCx<'_>, dir: Option<&str>) -> std::path::PathBuf {
+    match dir {
+        Some(d) => cx.dir().join(d),
+        None => cx.dir(),
+    }
+}
+
 async fn process(
-    cx: &ScenarioCx<'_>,
     env: &OpEnv,
-    mut spec: ProcessSpec,
-    work_dir: Option<&str>,
+    spec: ProcessSpec,
     check: Option<&crate::scenario::Node>,
     outputs: &[crate::scenario::Output],
     skip_log_output: bool,
     (scope, b): (&Bindings, &Bindings),
 ) -> OpResult {
-    spec.work_dir = Some(match work_dir {
-        Some(d) => cx.dir().join(d),
-        None => cx.dir(),
-    });
     let out = command::run(env, &spec)
         .await
         .map_err(|e| (None, failure(e.to_string())))?;
@@ -850,14 +852,12 @@ async fn command(
         program: c.entrypoint.clone(),
         args,
         env: env_vars(&c.env, &b).map_err(|f| (None, f))?,
-        work_dir: None,
+        work_dir: Some(work_dir(cx, c.work_dir.as_deref())),
         timeout,
     };
     process(
-        cx,
         env,
         spec,
-        c.work_dir.as_deref(),
         c.check.as_ref(),
         &c.outputs,
         c.skip_log_output,
@@ -876,11 +876,10 @@ async fn script(
     let b = eval::bind_all(&s.bindings, scope).map_err(|f| (None, f))?;
     let mut spec = ProcessSpec::script(&s.content, timeout);
     spec.env = env_vars(&s.env, &b).map_err(|f| (None, f))?;
+    spec.work_dir = Some(work_dir(cx, s.work_dir.as_deref()));
     process(
-        cx,
         env,
         spec,
-        s.work_dir.as_deref(),
         s.check.as_ref(),
         &s.outputs,
         s.skip_log_output,

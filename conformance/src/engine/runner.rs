@@ -448,7 +448,10 @@ pub async fn run_scenario(
     }
     cx.mocks.stop();
     let _ = std::fs::remove_file(&scoped_kubeconfig);
+    // Watchers of the namespace on other clusters stop with the scenario, also where
+    // it was not created here (a second name for the given API server, or it existed).
     for (_, u) in cx.other.all().await {
+        u.conn.hub.release_namespace(&u.env.namespace);
         let _ = std::fs::remove_file(&u.env.kubeconfig);
     }
 

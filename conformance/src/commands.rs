@@ -163,14 +163,13 @@ pub async fn assert(a: AssertArgs) -> anyhow::Result<ExitCode> {
         kanon::cluster::ExistingCluster::connect(a.kubeconfig.as_deref(), a.context.as_deref())
             .await?;
     let client = cluster.client().await?;
-    let env = OpEnv {
-        resolver: Arc::new(Resolver::new(client.clone())),
-        hub: Arc::new(WatchHub::new(client.clone())),
-        client,
-        namespace: a.namespace.clone(),
-        kubeconfig: cluster.kubeconfig_path().to_path_buf(),
-        created: Default::default(),
-    };
+    let env = OpEnv::new(
+        client.clone(),
+        Arc::new(Resolver::new(client.clone())),
+        Arc::new(WatchHub::new(client)),
+        a.namespace.clone(),
+        cluster.kubeconfig_path(),
+    );
     let bindings =
         Bindings::new().with("namespace", serde_json::Value::String(a.namespace.clone()));
     let mut failed = false;

@@ -105,6 +105,7 @@ async fn setup() -> Result<RunContext, String> {
         ),
         kubeconfig: cluster.kubeconfig_path().to_path_buf(),
         timeouts: Default::default(),
+        clusters: Default::default(),
         // `$values` as `kanon test` has them without a values file: the catalogue's
         // documented defaults.
         values: kanon::report::conformance::Catalogue::load(&repo().join("scenarios/clauses.yaml"))

@@ -64,6 +64,7 @@ async fn context(values: Value, report_dir: Option<&Path>) -> (RunContext, tempf
         process_logs: vec![],
         await_namespace_deletion: false,
         faults: Default::default(),
+        clusters: Default::default(),
     };
     (ctx, work)
 }
@@ -290,22 +291,119 @@ async fn namespace_templates_shape_the_fresh_namespace() {
     assert_eq!(r.status, Status::Passed, "{:?}", r.failure());
 }
 
-#[tokio::test]
-async fn naming_another_cluster_fails_loudly() {
-    let (ctx, _w) = context(json!({}), None).await;
-    let r = run(
-        &ctx,
-        &repo().join("fixtures/engine/other-cluster/scenario.yaml"),
+/// A folder with `test.yaml` (`text`) next to `other.kubeconfig`, a copy of the shared
+/// cluster's kubeconfig (the same API server under a second cluster name), and
+/// `broken.kubeconfig`, a cluster nothing listens for.
+async fn multi_cluster_fixture(text: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        LocalCluster::shared().await.unwrap().kubeconfig_path(),
+        dir.path().join("other.kubeconfig"),
     )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("broken.kubeconfig"),
+        kanon::cluster::kubeconfig::render_plain("broken", "http://127.0.0.1:1"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("test.yaml"), text).unwrap();
+    dir
+}
+
+const MULTI_CLUSTER_HEAD: &str = r#"apiVersion: chainsaw.kyverno.io/v1alpha1
+kind: Test
+metadata:
+  name: multi-cluster
+spec:
+  clusters:
+    other:
+      kubeconfig: other.kubeconfig
+    broken:
+      kubeconfig: ./broken.kubeconfig
+"#;
+
+#[tokio::test]
+async fn operations_run_against_the_cluster_they_name_innermost_first() {
+    let (ctx, _w) = context(json!({}), None).await;
+    // The step names the unreachable cluster; every operation overrides it with
+    // `other`, so the scenario passes only if the innermost name routes.
+    let dir = multi_cluster_fixture(&format!(
+        r#"{MULTI_CLUSTER_HEAD}  steps:
+  - cluster: broken
+    try:
+    - apply:
+        cluster: other
+        resource:
+          apiVersion: v1
+          kind: ConfigMap
+          metadata: {{name: there}}
+          data: {{k: v}}
+    - assert:
+        cluster: other
+        resource:
+          apiVersion: v1
+          kind: ConfigMap
+          metadata: {{name: there}}
+          data:
+            (x_k8s_get($client, 'v1', 'ConfigMap', $namespace, 'there').data.k): v
+    - script:
+        cluster: other
+        content: |
+          case "$KUBECONFIG" in *.other.kubeconfig) ;; *) echo "KUBECONFIG=$KUBECONFIG"; exit 1;; esac
+          grep -q "$NAMESPACE" "$KUBECONFIG"
+        env:
+        - name: NAMESPACE
+          value: ($namespace)
+"#
+    ))
     .await;
+    let r = run(&ctx, &dir.path().join("test.yaml")).await;
+    assert_eq!(r.status, Status::Passed, "{:?}", r.failure());
+    // The object was created through `other`, and deleted from it at cleanup.
+    let cleanup: Vec<_> = r.attempts[0]
+        .steps
+        .iter()
+        .flat_map(|s| s.operations.iter())
+        .filter(|o| o.block == "cleanup")
+        .collect();
+    assert!(
+        cleanup.iter().any(|o| o.operation == "delete"
+            && o.object.as_deref().unwrap_or("").contains("ConfigMap")
+            && o.object.as_deref().unwrap_or("").contains("there")
+            && o.status == Status::Passed),
+        "{cleanup:?}"
+    );
+    let client = LocalCluster::shared()
+        .await
+        .unwrap()
+        .client()
+        .await
+        .unwrap();
+    let cms: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(client, &r.namespace);
+    assert!(cms.get_opt("there").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn an_operation_on_an_unreachable_cluster_fails_naming_it() {
+    let (ctx, _w) = context(json!({}), None).await;
+    let dir = multi_cluster_fixture(&format!(
+        r#"{MULTI_CLUSTER_HEAD}  cluster: broken
+  steps:
+  - try:
+    - apply:
+        resource:
+          apiVersion: v1
+          kind: ConfigMap
+          metadata: {{name: nowhere}}
+"#
+    ))
+    .await;
+    let r = run(&ctx, &dir.path().join("test.yaml")).await;
     assert_eq!(r.status, Status::Failed);
     let f = r.failure().unwrap();
-    assert!(
-        f.message
-            .contains("multi-cluster scenarios are not supported"),
-        "{f:?}"
-    );
-    assert!(f.message.contains("staging"), "{f:?}");
+    assert!(f.message.contains("cluster \"broken\""), "{f:?}");
+    assert!(f.message.contains("test.yaml:9:"), "{f:?}");
 }
 
 /// Lifts finalizer `kanon.dev/waits-for-a` from ConfigMap `b` once ConfigMap `a` of the

@@ -91,12 +91,21 @@ pub async fn load(path: &Path, context: Option<&str>) -> Result<kube::Config, Cl
         .map_err(|e| ClusterError::Kubeconfig(format!("{}: {e}", path.display())))
 }
 
-/// Writes a copy of the kubeconfig at `src` to `dest` whose current context defaults
-/// to `namespace`: what scripts of a scenario get as `KUBECONFIG`, so `kubectl` without
-/// `-n` acts in the scenario's namespace.
-pub fn write_with_namespace(src: &Path, dest: &Path, namespace: &str) -> Result<(), ClusterError> {
+/// Writes a copy of the kubeconfig at `src` to `dest` whose current context is
+/// `context` (else `src`'s current one) and defaults to `namespace`: what scripts of a
+/// scenario get as `KUBECONFIG`, so `kubectl` without `-n` acts in the scenario's
+/// namespace of the cluster the script runs against.
+pub fn write_with_namespace(
+    src: &Path,
+    dest: &Path,
+    context: Option<&str>,
+    namespace: &str,
+) -> Result<(), ClusterError> {
     let mut kubeconfig = Kubeconfig::read_from(src)
         .map_err(|e| ClusterError::Kubeconfig(format!("{}: {e}", src.display())))?;
+    if let Some(c) = context {
+        kubeconfig.current_context = Some(c.to_string());
+    }
     let current = kubeconfig.current_context.clone();
     let mut found = false;
     for ctx in &mut kubeconfig.contexts {
@@ -109,8 +118,9 @@ pub fn write_with_namespace(src: &Path, dest: &Path, namespace: &str) -> Result<
     }
     if !found {
         return Err(ClusterError::Kubeconfig(format!(
-            "{}: no current context to set the namespace on",
-            src.display()
+            "{}: no context {} to set the namespace on",
+            src.display(),
+            current.as_deref().unwrap_or("(current)")
         )));
     }
     let text = serde_json::to_string_pretty(&kubeconfig)
@@ -141,7 +151,15 @@ mod tests {
         let err = load(&path, Some("nope")).await.unwrap_err();
         assert!(err.to_string().contains("nope"), "{err}");
         let scoped = dir.path().join("scoped");
-        write_with_namespace(&path, &scoped, "scenario-ns").unwrap();
+        write_with_namespace(&path, &scoped, None, "scenario-ns").unwrap();
+        let named = dir.path().join("named");
+        write_with_namespace(&path, &named, Some("kanon"), "other-ns").unwrap();
+        assert_eq!(
+            load(&named, None).await.unwrap().default_namespace,
+            "other-ns"
+        );
+        let err = write_with_namespace(&path, &named, Some("nope"), "ns").unwrap_err();
+        assert!(err.to_string().contains("nope"), "{err}");
         let scoped_config = load(&scoped, None).await.unwrap();
         assert_eq!(scoped_config.default_namespace, "scenario-ns");
         assert_eq!(scoped_config.cluster_url, config.cluster_url);

@@ -19,11 +19,11 @@ use crate::ops::delete::{self as delete_op, DeleteSpec};
 use crate::ops::diagnostics::{self, Lookup};
 use crate::ops::jsonpath::JsonPath;
 use crate::ops::wait::{self as wait_op, WaitSpec};
-use crate::ops::{ObjectRef, OpError, assert as assert_op, patch as patch_op};
+use crate::ops::{ObjectRef, OpEnv, OpError, assert as assert_op, patch as patch_op};
 use crate::report::model::{Failure, OperationReport, Status, now_rfc3339};
 use crate::scenario::{
     CheckOp, CommandOp, DeleteTarget, Expectation, Flavor, ObjectSelector, Operation,
-    PropagationPolicy, ResourceOp, ScriptOp, Step, StepOperation, WaitFor,
+    PropagationPolicy, ResourceOp, ScriptOp, Step, StepOperation, WaitFor, selected_cluster,
 };
 
 /// What an operation hands on to the operations after it: `scope` plus what it bound on
@@ -123,36 +123,6 @@ pub(crate) async fn run_operation(
 
 type OpResult = Result<Done, (Option<String>, Failure)>;
 
-/// The `cluster` an operation names (Chainsaw multi-cluster tests).
-fn cluster_of(op: &Operation) -> Option<&str> {
-    match op {
-        Operation::Apply(o) | Operation::Create(o) | Operation::Update(o) | Operation::Patch(o) => {
-            o.cluster.as_deref()
-        }
-        Operation::Assert(o) | Operation::Error(o) => o.cluster.as_deref(),
-        Operation::Consistently(o) => o.check.cluster.as_deref(),
-        Operation::Delete(o) => o.cluster.as_deref(),
-        Operation::Wait(o) => o.cluster.as_deref(),
-        Operation::Command(o) => o.cluster.as_deref(),
-        Operation::Script(o) => o.cluster.as_deref(),
-        Operation::Get(o) => o.cluster.as_deref(),
-        Operation::Describe(o) => o.cluster.as_deref(),
-        Operation::Events(o) => o.cluster.as_deref(),
-        Operation::PodLogs(o) => o.cluster.as_deref(),
-        Operation::Sleep(_) | Operation::Disrupt(_) => None,
-    }
-}
-
-/// Multi-cluster tests are not run: naming another cluster fails loudly instead of
-/// silently acting on the default one.
-pub(crate) fn unsupported_cluster(name: Option<&str>) -> Option<Failure> {
-    name.map(|c| {
-        failure(format!(
-            "cluster {c:?}: multi-cluster scenarios are not supported; kanon runs every operation against the one cluster it was given"
-        ))
-    })
-}
-
 async fn dispatch(
     cx: &ScenarioCx<'_>,
     step: &Step,
@@ -160,19 +130,31 @@ async fn dispatch(
     scope: &Bindings,
     timeout: Duration,
 ) -> OpResult {
-    if let Some(f) = unsupported_cluster(cluster_of(op).or(step.cluster.as_deref())) {
-        return Err((None, f));
-    }
+    // The cluster the operation runs against: its own, its step's or its scenario's
+    // (innermost wins); `x_k8s_*` functions follow it.
+    let selected = selected_cluster(
+        op.cluster(),
+        step.cluster.as_deref(),
+        cx.scenario.cluster.as_deref(),
+    );
+    let other = cx.other_cluster(selected).await.map_err(|f| (None, f))?;
+    // (Always re-attached: outputs of an operation on another cluster carry its lookup.)
+    let (env, lookup) = match &other {
+        Some(u) => (&u.env, u.conn.lookup.clone()),
+        None => (&cx.env, cx.ctx.lookup.clone()),
+    };
+    let scope = &scope.with_cluster(lookup);
     match op {
-        Operation::Apply(r) => resource_op(cx, step, "apply", r, scope, timeout).await,
-        Operation::Create(r) => resource_op(cx, step, "create", r, scope, timeout).await,
-        Operation::Update(r) => resource_op(cx, step, "update", r, scope, timeout).await,
-        Operation::Patch(r) => resource_op(cx, step, "patch", r, scope, timeout).await,
-        Operation::Assert(c) => check_op(cx, c, scope, timeout, CheckKind::Assert).await,
-        Operation::Error(c) => check_op(cx, c, scope, timeout, CheckKind::Error).await,
+        Operation::Apply(r) => resource_op(cx, env, step, "apply", r, scope, timeout).await,
+        Operation::Create(r) => resource_op(cx, env, step, "create", r, scope, timeout).await,
+        Operation::Update(r) => resource_op(cx, env, step, "update", r, scope, timeout).await,
+        Operation::Patch(r) => resource_op(cx, env, step, "patch", r, scope, timeout).await,
+        Operation::Assert(c) => check_op(cx, env, c, scope, timeout, CheckKind::Assert).await,
+        Operation::Error(c) => check_op(cx, env, c, scope, timeout, CheckKind::Error).await,
         Operation::Consistently(c) => {
             check_op(
                 cx,
+                env,
                 &c.check,
                 scope,
                 timeout,
@@ -180,8 +162,8 @@ async fn dispatch(
             )
             .await
         }
-        Operation::Delete(d) => delete(cx, step, d, scope, timeout).await,
-        Operation::Wait(w) => wait(cx, w, timeout).await,
+        Operation::Delete(d) => delete(cx, env, step, d, scope, timeout).await,
+        Operation::Wait(w) => wait(env, w, timeout).await,
         Operation::Sleep(s) => {
             if s.duration > timeout {
                 tokio::time::sleep(timeout).await;
@@ -191,16 +173,16 @@ async fn dispatch(
             Ok(Done::object(None))
         }
         Operation::Disrupt(d) => disrupt(cx, d, timeout).await,
-        Operation::Command(c) => command(cx, c, scope, timeout).await,
-        Operation::Script(s) => script(cx, s, scope, timeout).await,
-        Operation::Get(g) => diag(cx, &g.object, timeout, DiagKind::Get).await,
-        Operation::Describe(d) => diag(cx, &d.object, timeout, DiagKind::Describe).await,
-        Operation::Events(e) => diag(cx, &e.object, timeout, DiagKind::Events).await,
+        Operation::Command(c) => command(cx, env, c, scope, timeout).await,
+        Operation::Script(s) => script(cx, env, s, scope, timeout).await,
+        Operation::Get(g) => diag(env, &g.object, timeout, DiagKind::Get).await,
+        Operation::Describe(d) => diag(env, &d.object, timeout, DiagKind::Describe).await,
+        Operation::Events(e) => diag(env, &e.object, timeout, DiagKind::Events).await,
         Operation::PodLogs(p) => {
             let text = tokio::time::timeout(
                 timeout,
                 diagnostics::pod_logs(
-                    &cx.env,
+                    env,
                     p.object.name.as_deref(),
                     p.object.selector.as_deref(),
                     p.container.as_deref(),
@@ -333,6 +315,7 @@ fn op_error_text(e: &OpError) -> String {
 
 async fn resource_op(
     cx: &ScenarioCx<'_>,
+    env: &OpEnv,
     step: &Step,
     action: &str,
     r: &ResourceOp,
@@ -357,12 +340,11 @@ async fn resource_op(
         objects.extend(object.clone());
         let call = async {
             match action {
-                "apply" => apply::apply(&cx.env, obj.clone(), opts).await,
-                "create" => apply::create(&cx.env, obj.clone(), opts).await,
-                "update" => apply::update(&cx.env, obj.clone(), opts).await,
+                "apply" => apply::apply(env, obj.clone(), opts).await,
+                "create" => apply::create(env, obj.clone(), opts).await,
+                "update" => apply::update(env, obj.clone(), opts).await,
                 _ => {
-                    patch_op::patch(&cx.env, obj.clone(), r.subresource.as_deref(), opts.dry_run)
-                        .await
+                    patch_op::patch(env, obj.clone(), r.subresource.as_deref(), opts.dry_run).await
                 }
             }
         };
@@ -446,6 +428,7 @@ fn closest_failure(
 
 async fn check_op(
     cx: &ScenarioCx<'_>,
+    env: &OpEnv,
     c: &CheckOp,
     scope: &Bindings,
     timeout: Duration,
@@ -481,17 +464,17 @@ async fn check_op(
         let err = |e: OpError| (object.clone(), failure(e.to_string()));
         match kind {
             CheckKind::Assert => {
-                let r = assert_op::assert(&cx.env, &sel, timeout, check)
+                let r = assert_op::assert(env, &sel, timeout, check)
                     .await
                     .map_err(err)?;
                 match r {
                     Ok(matched) => {
-                        note(cx, &sel, &matched.name);
+                        note(cx, env, &sel, &matched.name);
                         b = matched.value.bind(&b);
                     }
                     Err(unmatched) => {
                         if let Some((n, _)) = unmatched.candidates.first() {
-                            note(cx, &sel, n);
+                            note(cx, env, &sel, n);
                         }
                         return Err((
                             object,
@@ -501,11 +484,11 @@ async fn check_op(
                 }
             }
             CheckKind::Error => {
-                let r = assert_op::error(&cx.env, &sel, timeout, check)
+                let r = assert_op::error(env, &sel, timeout, check)
                     .await
                     .map_err(err)?;
                 if let Err(matched) = r {
-                    note(cx, &sel, &matched.name);
+                    note(cx, env, &sel, &matched.name);
                     return Err((
                         object,
                         failure(format!(
@@ -516,7 +499,7 @@ async fn check_op(
                 }
             }
             CheckKind::Consistently(duration) => {
-                let r = assert_op::consistently(&cx.env, &sel, duration, timeout, check)
+                let r = assert_op::consistently(env, &sel, duration, timeout, check)
                     .await
                     .map_err(err)?;
                 if let Err(unmatched) = r {
@@ -534,12 +517,12 @@ async fn check_op(
     })
 }
 
-fn note(cx: &ScenarioCx<'_>, sel: &Value, name: &str) {
+fn note(cx: &ScenarioCx<'_>, env: &OpEnv, sel: &Value, name: &str) {
     if let Ok((api_version, kind, _, ns)) = crate::ops::identity(sel) {
         cx.note_asserted(ObjectRef {
             api_version,
             kind,
-            namespace: ns.or_else(|| Some(cx.env.namespace.clone())),
+            namespace: ns.or_else(|| Some(env.namespace.clone())),
             name: name.to_string(),
         });
     }
@@ -609,6 +592,7 @@ async fn mock_check(
 
 async fn delete(
     cx: &ScenarioCx<'_>,
+    env: &OpEnv,
     step: &Step,
     d: &crate::scenario::DeleteOp,
     scope: &Bindings,
@@ -672,7 +656,7 @@ async fn delete(
                 .unwrap_or("")
         ));
         objects.extend(object.clone());
-        let result = delete_op::delete(&cx.env, spec, timeout).await;
+        let result = delete_op::delete(env, spec, timeout).await;
         let error = result.err().map(|e| op_error_text(&e));
         let outcome = json!({"apiVersion": spec.api_version, "kind": spec.kind,
             "metadata": {"name": spec.name, "namespace": spec.namespace}});
@@ -708,15 +692,11 @@ fn render_ref(
 
 /// The apiVersion and kind an object selector names: given directly, or resolved from
 /// its `resource` (plural, singular or short name, `kubectl` style) through discovery.
-async fn require_kind(
-    cx: &ScenarioCx<'_>,
-    o: &ObjectSelector,
-) -> Result<(String, String), Failure> {
+async fn require_kind(env: &OpEnv, o: &ObjectSelector) -> Result<(String, String), Failure> {
     match (&o.api_version, &o.kind, &o.resource) {
         (Some(a), Some(k), _) => Ok((a.clone(), k.clone())),
         (_, _, Some(r)) => {
-            let resolved = cx
-                .env
+            let resolved = env
                 .resolver
                 .resolve_resource(r)
                 .await
@@ -728,8 +708,8 @@ async fn require_kind(
     }
 }
 
-async fn wait(cx: &ScenarioCx<'_>, w: &crate::scenario::WaitOp, timeout: Duration) -> OpResult {
-    let (api_version, kind) = require_kind(cx, &w.object).await.map_err(|f| (None, f))?;
+async fn wait(env: &OpEnv, w: &crate::scenario::WaitOp, timeout: Duration) -> OpResult {
+    let (api_version, kind) = require_kind(env, &w.object).await.map_err(|f| (None, f))?;
     let selector = LabelSelector::parse(w.object.selector.as_deref().unwrap_or(""))
         .map_err(|e| (None, failure(e.to_string())))?;
     let for_ = match &w.for_ {
@@ -760,7 +740,7 @@ async fn wait(cx: &ScenarioCx<'_>, w: &crate::scenario::WaitOp, timeout: Duratio
             .or(w.object.selector.as_deref())
             .unwrap_or("(all)")
     ));
-    wait_op::wait(&cx.env, &spec, timeout)
+    wait_op::wait(env, &spec, timeout)
         .await
         .map(|_| Done::object(object.clone()))
         .map_err(|e| (object, failure(e.to_string())))
@@ -797,20 +777,23 @@ fn text_arg(s: &str, b: &Bindings) -> Result<String, Failure> {
     }
 }
 
+/// A process's working directory: `dir` under the scenario's folder, else that folder.
+fn work_dir(cx: &ScenarioCx<'_>, dir: Option<&str>) -> std::path::PathBuf {
+    match dir {
+        Some(d) => cx.dir().join(d),
+        None => cx.dir(),
+    }
+}
+
 async fn process(
-    cx: &ScenarioCx<'_>,
-    mut spec: ProcessSpec,
-    work_dir: Option<&str>,
+    env: &OpEnv,
+    spec: ProcessSpec,
     check: Option<&crate::scenario::Node>,
     outputs: &[crate::scenario::Output],
     skip_log_output: bool,
     (scope, b): (&Bindings, &Bindings),
 ) -> OpResult {
-    spec.work_dir = Some(match work_dir {
-        Some(d) => cx.dir().join(d),
-        None => cx.dir(),
-    });
-    let out = command::run(&cx.env, &spec)
+    let out = command::run(env, &spec)
         .await
         .map_err(|e| (None, failure(e.to_string())))?;
     let log = if skip_log_output {
@@ -853,6 +836,7 @@ async fn process(
 
 async fn command(
     cx: &ScenarioCx<'_>,
+    env: &OpEnv,
     c: &CommandOp,
     scope: &Bindings,
     timeout: Duration,
@@ -868,13 +852,12 @@ async fn command(
         program: c.entrypoint.clone(),
         args,
         env: env_vars(&c.env, &b).map_err(|f| (None, f))?,
-        work_dir: None,
+        work_dir: Some(work_dir(cx, c.work_dir.as_deref())),
         timeout,
     };
     process(
-        cx,
+        env,
         spec,
-        c.work_dir.as_deref(),
         c.check.as_ref(),
         &c.outputs,
         c.skip_log_output,
@@ -885,6 +868,7 @@ async fn command(
 
 async fn script(
     cx: &ScenarioCx<'_>,
+    env: &OpEnv,
     s: &ScriptOp,
     scope: &Bindings,
     timeout: Duration,
@@ -892,10 +876,10 @@ async fn script(
     let b = eval::bind_all(&s.bindings, scope).map_err(|f| (None, f))?;
     let mut spec = ProcessSpec::script(&s.content, timeout);
     spec.env = env_vars(&s.env, &b).map_err(|f| (None, f))?;
+    spec.work_dir = Some(work_dir(cx, s.work_dir.as_deref()));
     process(
-        cx,
+        env,
         spec,
-        s.work_dir.as_deref(),
         s.check.as_ref(),
         &s.outputs,
         s.skip_log_output,
@@ -910,19 +894,14 @@ enum DiagKind {
     Events,
 }
 
-async fn diag(
-    cx: &ScenarioCx<'_>,
-    o: &ObjectSelector,
-    timeout: Duration,
-    kind: DiagKind,
-) -> OpResult {
+async fn diag(env: &OpEnv, o: &ObjectSelector, timeout: Duration, kind: DiagKind) -> OpResult {
     let call = async {
         match kind {
-            DiagKind::Events => diagnostics::events(&cx.env, o.namespace.as_deref())
+            DiagKind::Events => diagnostics::events(env, o.namespace.as_deref())
                 .await
                 .map_err(|e| failure(e.to_string())),
             DiagKind::Get | DiagKind::Describe => {
-                let (api_version, kind_name) = require_kind(cx, o).await?;
+                let (api_version, kind_name) = require_kind(env, o).await?;
                 let l = Lookup {
                     api_version,
                     kind: kind_name,
@@ -931,9 +910,9 @@ async fn diag(
                     namespace: o.namespace.clone(),
                 };
                 let r = if matches!(kind, DiagKind::Get) {
-                    diagnostics::get(&cx.env, &l).await
+                    diagnostics::get(env, &l).await
                 } else {
-                    diagnostics::describe(&cx.env, &l).await
+                    diagnostics::describe(env, &l).await
                 };
                 r.map_err(|e| failure(e.to_string()))
             }

@@ -8,6 +8,7 @@
 //! The runner that interprets the scenario model (bindings, try / catch / finally /
 //! cleanup, timeouts, parallelism) builds on these and on [`crate::ops`].
 
+pub mod clusters;
 pub mod crds;
 pub mod eval;
 mod exec;

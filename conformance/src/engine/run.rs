@@ -240,14 +240,13 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
         .map_err(|e| RunError::Setup(format!("temp dir: {e}")))?;
     let resolver = Arc::new(Resolver::new(client.clone()));
     let hub = Arc::new(WatchHub::new(client.clone()));
-    let admin = OpEnv {
-        client: client.clone(),
-        resolver: resolver.clone(),
-        hub: hub.clone(),
-        namespace: "default".into(),
-        kubeconfig: cluster.kubeconfig_path().to_path_buf(),
-        created: Default::default(),
-    };
+    let admin = OpEnv::new(
+        client.clone(),
+        resolver.clone(),
+        hub.clone(),
+        "default",
+        cluster.kubeconfig_path(),
+    );
     if !opts.crds.is_empty() {
         let names = super::crds::install(&admin, &opts.crds, std::time::Duration::from_secs(60))
             .await
@@ -332,6 +331,7 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
         process_logs,
         await_namespace_deletion: !cluster.is_owned(),
         faults,
+        clusters: Default::default(),
     });
 
     let run_ctx = ctx.clone();

@@ -15,6 +15,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
+use super::clusters::{ClusterPool, ClusterUse, ScenarioClusters};
 use super::exec::{self, OpOutcome};
 use super::namespace;
 use crate::expr::{Bindings, ClusterLookup};
@@ -69,6 +70,8 @@ pub struct RunContext {
     pub await_namespace_deletion: bool,
     /// What `disrupt` operations can act on in this run.
     pub faults: crate::faults::Capabilities,
+    /// Connections to the other clusters scenarios name (`spec.clusters`).
+    pub clusters: ClusterPool,
 }
 
 impl std::fmt::Debug for RunContext {
@@ -98,6 +101,8 @@ pub(crate) struct ScenarioCx<'a> {
     pub deadline: Option<Instant>,
     pub asserted: Mutex<Vec<ObjectRef>>,
     pub faults: crate::faults::FaultSession,
+    /// The other clusters used so far (`cluster:`), with their namespaces.
+    pub other: ScenarioClusters,
 }
 
 impl ScenarioCx<'_> {
@@ -138,6 +143,58 @@ impl ScenarioCx<'_> {
             &self.scenario.timeouts,
             &self.ctx.timeouts,
         )
+    }
+
+    /// The environment of the other cluster `name` (none: the cluster kanon was given),
+    /// set up on first use: connection, namespace, kubeconfig for scripts.
+    pub async fn other_cluster(&self, name: Option<&str>) -> Result<Option<ClusterUse>, Failure> {
+        let Some(name) = name else { return Ok(None) };
+        let Some(def) = self.scenario.clusters.iter().find(|c| c.name == name) else {
+            return Err(Failure {
+                message: format!(
+                    "{}: unknown cluster {name:?}: declare it under spec.clusters",
+                    self.scenario.location
+                ),
+                ..Default::default()
+            });
+        };
+        let open = || async {
+            let conn = self.ctx.clusters.connect(def).await?;
+            let ns = &self.env.namespace;
+            let kubeconfig = super::clusters::scoped_kubeconfig(&self.ctx.work_dir, ns, name);
+            let env = OpEnv::new(
+                conn.client.clone(),
+                conn.resolver.clone(),
+                conn.hub.clone(),
+                ns.clone(),
+                kubeconfig.clone(),
+            );
+            // The name was checked fresh on the given cluster; here an existing namespace
+            // (another cluster name for the same API server) is used, not taken over.
+            let created_namespace = ensure_namespace(self.ctx, self.scenario, &env, ns, true)
+                .await
+                .map_err(|e| format!("cluster {name:?}: {e}"))?;
+            crate::cluster::kubeconfig::write_with_namespace(
+                &conn.kubeconfig,
+                &kubeconfig,
+                conn.context.as_deref(),
+                ns,
+            )
+            .map_err(|e| format!("cluster {name:?}: kubeconfig: {e}"))?;
+            Ok(ClusterUse {
+                env,
+                conn,
+                created_namespace,
+            })
+        };
+        self.other
+            .get_or_open(name, open)
+            .await
+            .map(Some)
+            .map_err(|e| Failure {
+                message: format!("{}: {e}", def.location),
+                ..Default::default()
+            })
     }
 
     /// Records an object an assertion looked at, for evidence.
@@ -200,14 +257,13 @@ pub async fn run_scenario(
         .unwrap_or_else(|| namespace::namespace_name(name, &namespace::random_suffix()));
     report.namespace = ns.clone();
     let scoped_kubeconfig = ctx.work_dir.join(format!("{ns}.kubeconfig"));
-    let env = OpEnv {
-        client: ctx.client.clone(),
-        resolver: ctx.resolver.clone(),
-        hub: ctx.hub.clone(),
-        namespace: ns.clone(),
-        kubeconfig: scoped_kubeconfig.clone(),
-        created: Arc::new(Mutex::new(Vec::new())),
-    };
+    let env = OpEnv::new(
+        ctx.client.clone(),
+        ctx.resolver.clone(),
+        ctx.hub.clone(),
+        ns.clone(),
+        scoped_kubeconfig.clone(),
+    );
     let setup = setup(
         ctx,
         scenario,
@@ -242,6 +298,7 @@ pub async fn run_scenario(
         deadline: scenario.timeout.map(|t| Instant::now() + t),
         asserted: Mutex::new(Vec::new()),
         faults: crate::faults::FaultSession::start(&ctx.faults),
+        other: ScenarioClusters::default(),
     };
 
     // Bindings: $namespace, $values, $mocks, then the scenario's own and the table row.
@@ -260,12 +317,6 @@ pub async fn run_scenario(
         .with("values", values)
         .with("mocks", cx.mocks.bindings())
         .with("faults", cx.faults.bindings());
-    if let Some(f) = exec::unsupported_cluster(scenario.cluster.as_deref()) {
-        first_failure = Some(Failure {
-            message: format!("{}: {}", scenario.location, f.message),
-            ..f
-        });
-    }
     let mut scope = match super::eval::bind_all(&scenario.bindings, &base)
         .and_then(|b| super::eval::bind_all(extra, &b))
     {
@@ -375,75 +426,34 @@ pub async fn run_scenario(
             &scenario.timeouts,
             &ctx.timeouts,
         );
-        let created: Vec<ObjectRef> = cx.env.created.lock().map(|c| c.clone()).unwrap_or_default();
-        // Every delete is sent (in reverse creation order) before any is waited for: an
-        // object whose finalizer waits on a later one's deletion must not stall it.
-        let mut requested = Vec::new();
-        for r in created.iter().rev() {
-            let t = Instant::now();
-            let started = now_rfc3339();
-            let pending = request_deletion(&cx.env, &delete_spec(&cx, r)).await;
-            requested.push((r, t, started, pending));
-        }
-        let waits = requested.into_iter().map(|(r, t, started, pending)| {
-            let env = &cx.env;
-            let location = source(&cx.scenario.location);
-            async move {
-                let result = match pending {
-                    Ok(p) => p.wait(env, cleanup_timeout).await.map(|_| ()),
-                    Err(e) => Err(e),
-                };
-                cleanup_report(r, location, started, t.elapsed(), result)
+        // The other clusters first (in reverse first-use order), then the given one.
+        let mut envs: Vec<(OpEnv, Arc<WatchHub>, bool)> = cx
+            .other
+            .all()
+            .await
+            .into_iter()
+            .rev()
+            .map(|(_, u)| (u.env, u.conn.hub.clone(), u.created_namespace))
+            .collect();
+        envs.push((cx.env.clone(), ctx.hub.clone(), created_ns));
+        for (env, hub, created_ns) in &envs {
+            for op in delete_all(&cx, env, hub, *created_ns, cleanup_timeout).await {
+                if op.status == Status::Failed {
+                    first_failure.get_or_insert_with(|| op.failure.clone().unwrap_or_default());
+                }
+                ctx.console.operation(name, "cleanup", &op);
+                cleanup_ops.push((usize::MAX, op));
             }
-        });
-        for op in futures::future::join_all(waits).await {
-            if op.status == Status::Failed {
-                first_failure.get_or_insert_with(|| op.failure.clone().unwrap_or_default());
-            }
-            ctx.console.operation(name, "cleanup", &op);
-            cleanup_ops.push((usize::MAX, op));
-        }
-        if created_ns {
-            ctx.hub.release_namespace(&ns);
-            let t = Instant::now();
-            let started = now_rfc3339();
-            let result = if ctx.await_namespace_deletion {
-                namespace::delete_namespace(
-                    &cx.env,
-                    &ns,
-                    cleanup_timeout.max(Duration::from_secs(60)),
-                )
-                .await
-            } else {
-                namespace::request_namespace_deletion(&cx.env, &ns).await
-            };
-            let op = OperationReport {
-                operation: "delete".into(),
-                block: "cleanup".into(),
-                location: source(&scenario.location),
-                object: Some(format!("v1/Namespace {ns}")),
-                status: if result.is_ok() {
-                    Status::Passed
-                } else {
-                    Status::Failed
-                },
-                started,
-                duration: t.elapsed(),
-                failure: result.err().map(|e| Failure {
-                    message: format!("namespace cleanup: {e}"),
-                    ..Default::default()
-                }),
-                output: String::new(),
-            };
-            if op.status == Status::Failed {
-                first_failure.get_or_insert_with(|| op.failure.clone().unwrap_or_default());
-            }
-            ctx.console.operation(name, "cleanup", &op);
-            cleanup_ops.push((usize::MAX, op));
         }
     }
     cx.mocks.stop();
     let _ = std::fs::remove_file(&scoped_kubeconfig);
+    // Watchers of the namespace on other clusters stop with the scenario, also where
+    // it was not created here (a second name for the given API server, or it existed).
+    for (_, u) in cx.other.all().await {
+        u.conn.hub.release_namespace(&u.env.namespace);
+        let _ = std::fs::remove_file(&u.env.kubeconfig);
+    }
 
     // Cleanup operations belong to their step (object deletion to a last "cleanup" step).
     let mut tail = Vec::new();
@@ -488,6 +498,111 @@ pub async fn run_scenario(
     report
 }
 
+/// Deletes what the scenario created through `env` (in reverse creation order), then
+/// its namespace there when `created_ns`; one report per deletion.
+async fn delete_all(
+    cx: &ScenarioCx<'_>,
+    env: &OpEnv,
+    hub: &WatchHub,
+    created_ns: bool,
+    cleanup_timeout: Duration,
+) -> Vec<OperationReport> {
+    let mut reports = Vec::new();
+    let created: Vec<ObjectRef> = env.created.lock().map(|c| c.clone()).unwrap_or_default();
+    // Every delete is sent (in reverse creation order) before any is waited for: an
+    // object whose finalizer waits on a later one's deletion must not stall it.
+    let mut requested = Vec::new();
+    for r in created.iter().rev() {
+        let t = Instant::now();
+        let started = now_rfc3339();
+        let pending = request_deletion(env, &delete_spec(cx, r)).await;
+        requested.push((r, t, started, pending));
+    }
+    let waits = requested.into_iter().map(|(r, t, started, pending)| {
+        let location = source(&cx.scenario.location);
+        async move {
+            let result = match pending {
+                Ok(p) => p.wait(env, cleanup_timeout).await.map(|_| ()),
+                Err(e) => Err(e),
+            };
+            cleanup_report(r, location, started, t.elapsed(), result)
+        }
+    });
+    reports.extend(futures::future::join_all(waits).await);
+    if created_ns {
+        let ns = &env.namespace;
+        hub.release_namespace(ns);
+        let t = Instant::now();
+        let started = now_rfc3339();
+        let result = if cx.ctx.await_namespace_deletion {
+            namespace::delete_namespace(env, ns, cleanup_timeout.max(Duration::from_secs(60))).await
+        } else {
+            namespace::request_namespace_deletion(env, ns).await
+        };
+        reports.push(OperationReport {
+            operation: "delete".into(),
+            block: "cleanup".into(),
+            location: source(&cx.scenario.location),
+            object: Some(format!("v1/Namespace {ns}")),
+            status: if result.is_ok() {
+                Status::Passed
+            } else {
+                Status::Failed
+            },
+            started,
+            duration: t.elapsed(),
+            failure: result.err().map(|e| Failure {
+                message: format!("namespace cleanup: {e}"),
+                ..Default::default()
+            }),
+            output: String::new(),
+        });
+    }
+    reports
+}
+
+/// Creates the namespace `ns` through `env` unless it exists; a fresh (not `fixed`)
+/// name that is already taken is an error (without a position: callers add theirs).
+/// Returns whether it was created.
+async fn ensure_namespace(
+    ctx: &RunContext,
+    scenario: &Scenario,
+    env: &OpEnv,
+    ns: &str,
+    fixed: bool,
+) -> Result<bool, String> {
+    let at = |what: &str, e: &dyn std::fmt::Display| format!("{what}: {e}");
+    let exists = kube::Api::<k8s_openapi::api::core::v1::Namespace>::all(env.client.clone())
+        .get_opt(ns)
+        .await
+        .map_err(|e| at("namespace", &e))?
+        .is_some();
+    if exists {
+        return if fixed {
+            Ok(false)
+        } else {
+            Err(at("namespace", &"a fresh namespace name is already taken"))
+        };
+    }
+    // namespaceTemplate is rendered with $namespace (and $values) bound.
+    let template = match &scenario.namespace_template {
+        Some(node) => {
+            let b = crate::expr::Bindings::new()
+                .with("namespace", Value::String(ns.to_string()))
+                .with("values", ctx.values.clone());
+            Some(
+                super::eval::value_of(node, &Value::Null, &b)
+                    .map_err(|f| at("namespaceTemplate", &f.message))?,
+            )
+        }
+        None => None,
+    };
+    namespace::create_from(env, ns, &ctx.run_id, template)
+        .await
+        .map_err(|e| at("namespace", &e))?;
+    Ok(true)
+}
+
 /// Creates the namespace (unless fixed and present), the scoped kubeconfig, the mocks.
 async fn setup(
     ctx: &RunContext,
@@ -501,34 +616,13 @@ async fn setup(
         message: format!("{}: {what}: {e}", scenario.location),
         ..Default::default()
     };
-    let mut created_ns = false;
-    let exists = kube::Api::<k8s_openapi::api::core::v1::Namespace>::all(env.client.clone())
-        .get_opt(ns)
+    let created_ns = ensure_namespace(ctx, scenario, env, ns, fixed)
         .await
-        .map_err(|e| at("namespace", &e))?
-        .is_some();
-    if !exists {
-        // namespaceTemplate is rendered with $namespace (and $values) bound.
-        let template = match &scenario.namespace_template {
-            Some(node) => {
-                let b = crate::expr::Bindings::new()
-                    .with("namespace", Value::String(ns.to_string()))
-                    .with("values", ctx.values.clone());
-                Some(
-                    super::eval::value_of(node, &Value::Null, &b)
-                        .map_err(|f| at("namespaceTemplate", &f.message))?,
-                )
-            }
-            None => None,
-        };
-        namespace::create_from(env, ns, &ctx.run_id, template)
-            .await
-            .map_err(|e| at("namespace", &e))?;
-        created_ns = true;
-    } else if !fixed {
-        return Err(at("namespace", &"a fresh namespace name is already taken"));
-    }
-    crate::cluster::kubeconfig::write_with_namespace(&ctx.kubeconfig, scoped_kubeconfig, ns)
+        .map_err(|e| Failure {
+            message: format!("{}: {e}", scenario.location),
+            ..Default::default()
+        })?;
+    crate::cluster::kubeconfig::write_with_namespace(&ctx.kubeconfig, scoped_kubeconfig, None, ns)
         .map_err(|e| at("kubeconfig", &e))?;
     let mut specs = Vec::new();
     for m in &scenario.mocks {

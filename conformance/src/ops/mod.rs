@@ -170,6 +170,25 @@ pub fn identity(obj: &Value) -> Result<(String, String, Option<String>, Option<S
 }
 
 impl OpEnv {
+    /// An environment acting in `namespace` of the cluster `client` talks to, with
+    /// `kubeconfig` for processes and nothing created yet.
+    pub fn new(
+        client: kube::Client,
+        resolver: Arc<Resolver>,
+        hub: Arc<WatchHub>,
+        namespace: impl Into<String>,
+        kubeconfig: impl Into<PathBuf>,
+    ) -> Self {
+        Self {
+            client,
+            resolver,
+            hub,
+            namespace: namespace.into(),
+            kubeconfig: kubeconfig.into(),
+            created: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
     /// Resolves `obj`'s kind and namespace (the scenario's namespace when the kind is
     /// namespaced and the object names none; none for cluster-scoped kinds).
     pub async fn target(&self, obj: &Value) -> Result<Target, OpError> {

@@ -218,7 +218,7 @@ pub(crate) fn load_conventional(
         delay_before_cleanup: None,
         force_termination_grace_period: None,
         cluster: None,
-        clusters: Default::default(),
+        clusters: Vec::new(),
     })
 }
 

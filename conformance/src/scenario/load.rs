@@ -152,6 +152,9 @@ struct Cx {
     file: Arc<PathBuf>,
     base: PathBuf,
     errors: Vec<ParseError>,
+    /// `cluster:` names seen while converting the current scenario, checked against
+    /// its `clusters:` once the scenario is built.
+    cluster_refs: Vec<(String, Location)>,
 }
 
 impl Cx {
@@ -160,6 +163,7 @@ impl Cx {
             file: Arc::new(file.to_path_buf()),
             base: file.parent().map(Path::to_path_buf).unwrap_or_default(),
             errors: Vec::new(),
+            cluster_refs: Vec::new(),
         }
     }
 
@@ -190,6 +194,18 @@ impl Cx {
 
     fn string(s: Option<S<String>>) -> Option<String> {
         s.map(|s| s.value)
+    }
+
+    /// A `cluster:` field: the empty name is the default cluster (none); any other name
+    /// is remembered, to be checked against the scenario's `clusters:`.
+    fn cluster(&mut self, s: Option<S<String>>) -> Option<String> {
+        let s = s?;
+        if s.value.is_empty() {
+            return None;
+        }
+        let at = self.loc(&s);
+        self.cluster_refs.push((s.value.clone(), at));
+        Some(s.value)
     }
 
     fn flag(s: Option<S<bool>>) -> Option<bool> {
@@ -383,6 +399,7 @@ impl Cx {
                                     file: Arc::clone(&file),
                                     base: self.base.clone(),
                                     errors: Vec::new(),
+                                    cluster_refs: Vec::new(),
                                 };
                                 sub.tree(&node);
                                 self.errors.append(&mut sub.errors);
@@ -460,6 +477,7 @@ impl Cx {
     }
 
     fn scenario(&mut self, doc: S<RawDocument>) -> Option<Scenario> {
+        self.cluster_refs.clear();
         let location = self.loc(&doc);
         let doc = doc.value;
         let flavor = match (doc.api_version.value.as_str(), doc.kind.value.as_str()) {
@@ -578,6 +596,9 @@ impl Cx {
         if let Some(t) = &spec.namespace_template {
             self.tree(t);
         }
+        let clusters = self.clusters(spec.clusters);
+        let cluster = self.cluster(spec.cluster);
+        self.check_cluster_refs(&clusters);
         Some(Scenario {
             flavor,
             name,
@@ -606,9 +627,66 @@ impl Cx {
             delay_before_cleanup: self.duration(spec.delay_before_cleanup.as_ref()),
             force_termination_grace_period: self
                 .duration(spec.force_termination_grace_period.as_ref()),
-            cluster: Cx::string(spec.cluster),
-            clusters: spec.clusters,
+            cluster,
+            clusters,
         })
+    }
+
+    /// `spec.clusters`: each kubeconfig resolved against the scenario's folder and
+    /// required to exist, so a typo fails at load time rather than mid-run.
+    fn clusters(&mut self, raw: Option<S<ClusterMap>>) -> Vec<ClusterDef> {
+        let mut out: Vec<ClusterDef> = Vec::new();
+        for (name, entry) in raw.map(|r| r.value.0).unwrap_or_default() {
+            if name.value.is_empty() {
+                self.err(
+                    &name,
+                    "a cluster needs a name: the empty name is the cluster kanon was given",
+                );
+                continue;
+            }
+            if out.iter().any(|c| c.name == name.value) {
+                self.err(&name, format!("duplicate cluster name {:?}", name.value));
+                continue;
+            }
+            let location = self.loc(&name);
+            let entry = entry.value;
+            let kubeconfig = self.base.join(&entry.kubeconfig.value);
+            if !kubeconfig.is_file() {
+                self.err(
+                    &entry.kubeconfig,
+                    format!(
+                        "cluster {:?}: kubeconfig not found: {}",
+                        name.value,
+                        kubeconfig.display()
+                    ),
+                );
+            }
+            out.push(ClusterDef {
+                location,
+                name: name.value,
+                kubeconfig,
+                context: Cx::string(entry.context).filter(|c| !c.is_empty()),
+            });
+        }
+        out
+    }
+
+    /// Every `cluster:` of the scenario names one of its `clusters` (a cluster whose
+    /// entry was itself in error is not reported twice).
+    fn check_cluster_refs(&mut self, clusters: &[ClusterDef]) {
+        for (name, at) in std::mem::take(&mut self.cluster_refs) {
+            if !clusters.iter().any(|c| c.name == name) {
+                let known: Vec<&str> = clusters.iter().map(|c| c.name.as_str()).collect();
+                self.errors.push(at.error(format!(
+                    "unknown cluster {name:?}: declare it under spec.clusters{}",
+                    if known.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (declared: {})", known.join(", "))
+                    }
+                )));
+            }
+        }
     }
 
     fn mock(&mut self, node: Node, existing: &[MockSpec]) -> Option<MockSpec> {
@@ -713,7 +791,7 @@ impl Cx {
             finally,
             cleanup,
             deletion_propagation_policy: self.propagation(raw.deletion_propagation_policy.as_ref()),
-            cluster: Cx::string(raw.cluster),
+            cluster: self.cluster(raw.cluster),
             template_file,
         }
     }
@@ -782,6 +860,7 @@ impl Cx {
             result = Some((b, t, c, f, cl));
         }
         self.errors.append(&mut sub.errors);
+        self.cluster_refs.append(&mut sub.cluster_refs);
         if result.is_none() {
             self.err(reference, "no StepTemplate found in referenced file");
         }
@@ -1043,7 +1122,7 @@ impl Cx {
             outputs: self.outputs(r.outputs),
             expect: self.expectations(r.expect),
             timeout: self.duration(r.timeout.as_ref()),
-            cluster: Cx::string(r.cluster),
+            cluster: self.cluster(r.cluster),
             subresource: Cx::string(r.subresource),
         })
     }
@@ -1059,7 +1138,7 @@ impl Cx {
             template: Cx::flag(r.template),
             bindings: self.bindings(r.bindings),
             timeout: self.duration(r.timeout.as_ref()),
-            cluster: Cx::string(r.cluster),
+            cluster: self.cluster(r.cluster),
             mock: Cx::string(r.mock),
         }
     }
@@ -1077,7 +1156,7 @@ impl Cx {
                 template: Cx::flag(r.template),
                 bindings: self.bindings(r.bindings),
                 timeout: None,
-                cluster: Cx::string(r.cluster),
+                cluster: self.cluster(r.cluster),
                 mock: Cx::string(r.mock),
             },
             duration,
@@ -1125,7 +1204,7 @@ impl Cx {
             expect: self.expectations(r.expect),
             timeout: self.duration(r.timeout.as_ref()),
             propagation: self.propagation(r.deletion_propagation_policy.as_ref()),
-            cluster: Cx::string(r.cluster),
+            cluster: self.cluster(r.cluster),
         }))
     }
 
@@ -1205,7 +1284,7 @@ impl Cx {
             for_: conditions.pop()?,
             format: self.format(r.format.as_ref()),
             timeout: self.duration(r.timeout.as_ref()),
-            cluster: Cx::string(r.cluster),
+            cluster: self.cluster(r.cluster),
         }))
     }
 
@@ -1231,7 +1310,7 @@ impl Cx {
             bindings: self.bindings(r.bindings),
             timeout: self.duration(r.timeout.as_ref()),
             skip_log_output: Cx::flag(r.skip_log_output).unwrap_or(false),
-            cluster: Cx::string(r.cluster),
+            cluster: self.cluster(r.cluster),
         })
     }
 
@@ -1251,7 +1330,7 @@ impl Cx {
             bindings: self.bindings(r.bindings),
             timeout: self.duration(r.timeout.as_ref()),
             skip_log_output: Cx::flag(r.skip_log_output).unwrap_or(false),
-            cluster: Cx::string(r.cluster),
+            cluster: self.cluster(r.cluster),
         })
     }
 
@@ -1273,7 +1352,7 @@ impl Cx {
             object,
             format: self.format(r.format.as_ref()),
             timeout: self.duration(r.timeout.as_ref()),
-            cluster: Cx::string(r.cluster),
+            cluster: self.cluster(r.cluster),
         })
     }
 
@@ -1295,7 +1374,7 @@ impl Cx {
             object,
             show_events: Cx::flag(r.show_events),
             timeout: self.duration(r.timeout.as_ref()),
-            cluster: Cx::string(r.cluster),
+            cluster: self.cluster(r.cluster),
         })
     }
 
@@ -1317,7 +1396,7 @@ impl Cx {
             object,
             format: self.format(r.format.as_ref()),
             timeout: self.duration(r.timeout.as_ref()),
-            cluster: Cx::string(r.cluster),
+            cluster: self.cluster(r.cluster),
         })
     }
 
@@ -1340,7 +1419,7 @@ impl Cx {
             container: Cx::string(r.container),
             tail: r.tail.map(|t| t.value),
             timeout: self.duration(r.timeout.as_ref()),
-            cluster: Cx::string(r.cluster),
+            cluster: self.cluster(r.cluster),
         })
     }
 }

@@ -76,10 +76,34 @@ pub struct Scenario {
     pub delay_before_cleanup: Option<Duration>,
     /// `spec.forceTerminationGracePeriod`.
     pub force_termination_grace_period: Option<Duration>,
-    /// `spec.cluster`: name of the target cluster (multi-cluster suites).
+    /// `spec.cluster`: the name of the cluster (one of `clusters`) steps and operations
+    /// run against unless they name another; none for the cluster kanon was given.
     pub cluster: Option<String>,
-    /// `spec.clusters`: an opaque cluster registry (multi-cluster suites).
-    pub clusters: Option<Node>,
+    /// `spec.clusters`: the other clusters this scenario can name, in source order.
+    pub clusters: Vec<ClusterDef>,
+}
+
+/// A cluster a scenario can name with `cluster:` (`spec.clusters.<name>`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterDef {
+    /// Where the entry is.
+    pub location: Location,
+    /// The name steps and operations use.
+    pub name: String,
+    /// The kubeconfig file, resolved against the scenario file's folder.
+    pub kubeconfig: PathBuf,
+    /// The kubeconfig context to use; none for its current context.
+    pub context: Option<String>,
+}
+
+/// The cluster an operation runs against: the innermost of the operation's, the step's
+/// and the scenario's `cluster` (none: the cluster kanon was given).
+pub fn selected_cluster<'a>(
+    operation: Option<&'a str>,
+    step: Option<&'a str>,
+    scenario: Option<&'a str>,
+) -> Option<&'a str> {
+    operation.or(step).or(scenario)
 }
 
 impl Scenario {
@@ -294,6 +318,27 @@ impl Operation {
             Operation::Events(o) => &o.location,
             Operation::PodLogs(o) => &o.location,
             Operation::Disrupt(o) => &o.location,
+        }
+    }
+
+    /// The `cluster` the operation names, if any (`sleep` and `disrupt` name none).
+    pub fn cluster(&self) -> Option<&str> {
+        match self {
+            Operation::Apply(o)
+            | Operation::Create(o)
+            | Operation::Update(o)
+            | Operation::Patch(o) => o.cluster.as_deref(),
+            Operation::Assert(o) | Operation::Error(o) => o.cluster.as_deref(),
+            Operation::Consistently(o) => o.check.cluster.as_deref(),
+            Operation::Delete(o) => o.cluster.as_deref(),
+            Operation::Wait(o) => o.cluster.as_deref(),
+            Operation::Command(o) => o.cluster.as_deref(),
+            Operation::Script(o) => o.cluster.as_deref(),
+            Operation::Get(o) => o.cluster.as_deref(),
+            Operation::Describe(o) => o.cluster.as_deref(),
+            Operation::Events(o) => o.cluster.as_deref(),
+            Operation::PodLogs(o) => o.cluster.as_deref(),
+            Operation::Sleep(_) | Operation::Disrupt(_) => None,
         }
     }
 

@@ -101,11 +101,12 @@ pub(crate) struct RawSpec {
     /// Operations run when any step fails, after that step's own `catch` (diagnostics such as `events`, `podLogs`).
     #[schemars(with = "Option<Vec<RawOperation>>")]
     pub catch: Option<Vec<S<RawOperation>>>,
-    /// Name of the cluster to run against (multi-cluster suites); kanon runs against its one cluster, so only the default is supported. Default: the current cluster.
+    /// Name of the cluster to run against, one of the scenario's `clusters`; the innermost of operation, step and scenario wins. Default: the cluster kanon was given.
     #[schemars(with = "Option<String>")]
     pub cluster: Option<S<String>>,
-    /// Chainsaw's cluster registry for multi-cluster tests; accepted and ignored by kanon.
-    pub clusters: Option<Node>,
+    /// Other clusters the scenario can name with `cluster:` (on the scenario, a step or an operation), by name. Default: none; the cluster kanon was given is the default (empty) name.
+    #[schemars(with = "Option<std::collections::BTreeMap<String, RawCluster>>")]
+    pub clusters: Option<S<ClusterMap>>,
     /// Chainsaw: force this termination grace period on Pods and workloads the scenario creates (a Go duration such as `5s`); accepted but not applied by kanon.
     #[schemars(with = "Option<DurationText>")]
     pub force_termination_grace_period: Option<S<String>>,
@@ -235,7 +236,7 @@ pub(crate) struct RawStep {
     #[schemars(with = "Option<String>")]
     #[schemars(extend("enum" = ["Background", "Foreground", "Orphan", null]))]
     pub deletion_propagation_policy: Option<S<String>>,
-    /// Name of the cluster to run against (multi-cluster suites); kanon runs against its one cluster, so only the default is supported. Default: the current cluster.
+    /// Name of the cluster to run against, one of the scenario's `clusters`; the innermost of operation, step and scenario wins. Default: the cluster kanon was given.
     #[schemars(with = "Option<String>")]
     pub cluster: Option<S<String>>,
     /// Chainsaw: keep the objects this step created; kanon applies `skipDelete` per scenario, so this is accepted and ignored.
@@ -434,7 +435,7 @@ pub(crate) struct RawResourceAction {
     /// Bindings local to this operation (`{name, value}`, evaluated in order), available as `$name` in its templates and checks.
     #[schemars(with = "Option<Vec<RawBinding>>")]
     pub bindings: Option<Vec<S<RawBinding>>>,
-    /// Name of the cluster to run against (multi-cluster suites); kanon runs against its one cluster, so only the default is supported. Default: the current cluster.
+    /// Name of the cluster to run against, one of the scenario's `clusters`; the innermost of operation, step and scenario wins. Default: the cluster kanon was given.
     #[schemars(with = "Option<String>")]
     pub cluster: Option<S<String>>,
     /// Send the request as a server-side dry run: validated and admitted, not stored. Default: false.
@@ -472,7 +473,7 @@ pub(crate) struct RawCheckAction {
     /// Bindings local to this operation (`{name, value}`, evaluated in order), available as `$name` in its templates and checks.
     #[schemars(with = "Option<Vec<RawBinding>>")]
     pub bindings: Option<Vec<S<RawBinding>>>,
-    /// Name of the cluster to run against (multi-cluster suites); kanon runs against its one cluster, so only the default is supported. Default: the current cluster.
+    /// Name of the cluster to run against, one of the scenario's `clusters`; the innermost of operation, step and scenario wins. Default: the cluster kanon was given.
     #[schemars(with = "Option<String>")]
     pub cluster: Option<S<String>>,
     /// Path or glob of YAML file(s) holding the resources, relative to the scenario file; every document of every match is used. Mutually exclusive with `resource`.
@@ -499,7 +500,7 @@ pub(crate) struct RawConsistently {
     /// Bindings local to this operation (`{name, value}`, evaluated in order), available as `$name` in its templates and checks.
     #[schemars(with = "Option<Vec<RawBinding>>")]
     pub bindings: Option<Vec<S<RawBinding>>>,
-    /// Name of the cluster to run against (multi-cluster suites); kanon runs against its one cluster, so only the default is supported. Default: the current cluster.
+    /// Name of the cluster to run against, one of the scenario's `clusters`; the innermost of operation, step and scenario wins. Default: the cluster kanon was given.
     #[schemars(with = "Option<String>")]
     pub cluster: Option<S<String>>,
     /// Path or glob of YAML file(s) holding the resources, relative to the scenario file; every document of every match is used. Mutually exclusive with `resource`.
@@ -546,7 +547,7 @@ pub(crate) struct RawDelete {
     /// Bindings local to this operation (`{name, value}`, evaluated in order), available as `$name` in its templates and checks.
     #[schemars(with = "Option<Vec<RawBinding>>")]
     pub bindings: Option<Vec<S<RawBinding>>>,
-    /// Name of the cluster to run against (multi-cluster suites); kanon runs against its one cluster, so only the default is supported. Default: the current cluster.
+    /// Name of the cluster to run against, one of the scenario's `clusters`; the innermost of operation, step and scenario wins. Default: the cluster kanon was given.
     #[schemars(with = "Option<String>")]
     pub cluster: Option<S<String>>,
     /// Checks on the outcome (`{match?, check}`): `check` is an assertion tree over the result object, with `$error` set when the call failed. Without `expect`, a failure fails the operation.
@@ -582,7 +583,7 @@ pub(crate) struct RawWait {
     #[schemars(with = "Option<String>")]
     #[schemars(extend("enum" = ["json", "yaml", null]))]
     pub format: Option<S<String>>,
-    /// Name of the cluster to run against (multi-cluster suites); kanon runs against its one cluster, so only the default is supported. Default: the current cluster.
+    /// Name of the cluster to run against, one of the scenario's `clusters`; the innermost of operation, step and scenario wins. Default: the cluster kanon was given.
     #[schemars(with = "Option<String>")]
     pub cluster: Option<S<String>>,
     /// apiVersion of the objects, e.g. `apps/v1`.
@@ -669,7 +670,7 @@ pub(crate) struct RawCommand {
     pub bindings: Option<Vec<S<RawBinding>>>,
     /// Assertion tree over the result: `$stdout`, `$stderr` and `$error` (null on exit 0). Without `check`, a non-zero exit fails the operation.
     pub check: Option<Node>,
-    /// Name of the cluster to run against (multi-cluster suites); kanon runs against its one cluster, so only the default is supported. Default: the current cluster.
+    /// Name of the cluster to run against, one of the scenario's `clusters`; the innermost of operation, step and scenario wins. Default: the cluster kanon was given.
     #[schemars(with = "Option<String>")]
     pub cluster: Option<S<String>>,
     /// Extra environment variables `{name, value}`; values may be `(expr)`.
@@ -705,7 +706,7 @@ pub(crate) struct RawScript {
     pub bindings: Option<Vec<S<RawBinding>>>,
     /// Assertion tree over the result: `$stdout`, `$stderr` and `$error` (null on exit 0). Without `check`, a non-zero exit fails the operation.
     pub check: Option<Node>,
-    /// Name of the cluster to run against (multi-cluster suites); kanon runs against its one cluster, so only the default is supported. Default: the current cluster.
+    /// Name of the cluster to run against, one of the scenario's `clusters`; the innermost of operation, step and scenario wins. Default: the cluster kanon was given.
     #[schemars(with = "Option<String>")]
     pub cluster: Option<S<String>>,
     /// Extra environment variables `{name, value}`; values may be `(expr)`.
@@ -733,7 +734,7 @@ pub(crate) struct RawScript {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct RawGet {
-    /// Name of the cluster to run against (multi-cluster suites); kanon runs against its one cluster, so only the default is supported. Default: the current cluster.
+    /// Name of the cluster to run against, one of the scenario's `clusters`; the innermost of operation, step and scenario wins. Default: the cluster kanon was given.
     #[schemars(with = "Option<String>")]
     pub cluster: Option<S<String>>,
     /// Output format of what is printed: `json` or `yaml`. Default: yaml.
@@ -767,7 +768,7 @@ pub(crate) struct RawGet {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct RawDescribe {
-    /// Name of the cluster to run against (multi-cluster suites); kanon runs against its one cluster, so only the default is supported. Default: the current cluster.
+    /// Name of the cluster to run against, one of the scenario's `clusters`; the innermost of operation, step and scenario wins. Default: the cluster kanon was given.
     #[schemars(with = "Option<String>")]
     pub cluster: Option<S<String>>,
     /// apiVersion of the objects, e.g. `apps/v1`.
@@ -801,7 +802,7 @@ pub(crate) struct RawDescribe {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct RawEvents {
-    /// Name of the cluster to run against (multi-cluster suites); kanon runs against its one cluster, so only the default is supported. Default: the current cluster.
+    /// Name of the cluster to run against, one of the scenario's `clusters`; the innermost of operation, step and scenario wins. Default: the cluster kanon was given.
     #[schemars(with = "Option<String>")]
     pub cluster: Option<S<String>>,
     /// Output format of what is printed: `json` or `yaml`. Default: yaml.
@@ -826,7 +827,7 @@ pub(crate) struct RawEvents {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct RawPodLogs {
-    /// Name of the cluster to run against (multi-cluster suites); kanon runs against its one cluster, so only the default is supported. Default: the current cluster.
+    /// Name of the cluster to run against, one of the scenario's `clusters`; the innermost of operation, step and scenario wins. Default: the cluster kanon was given.
     #[schemars(with = "Option<String>")]
     pub cluster: Option<S<String>>,
     /// Namespace of the object(s). Default: the scenario's namespace (`$namespace`).
@@ -847,6 +848,45 @@ pub(crate) struct RawPodLogs {
     /// Timeout of this operation (a Go duration such as `30s`, `1m30s`); overrides step, scenario and run timeouts.
     #[schemars(with = "Option<DurationText>")]
     pub timeout: Option<S<String>>,
+}
+
+/// A cluster a scenario can name with `cluster:` (Chainsaw's `clusters.<name>`).
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct RawCluster {
+    /// Path of the cluster's kubeconfig file, relative to the scenario file's folder unless absolute.
+    #[schemars(with = "String")]
+    pub kubeconfig: S<String>,
+    /// Context of the kubeconfig to use. Default: its current context.
+    #[schemars(with = "Option<String>")]
+    pub context: Option<S<String>>,
+}
+
+/// `spec.clusters`: cluster names to [`RawCluster`]s, positioned, in source order.
+#[derive(Debug, Default)]
+pub(crate) struct ClusterMap(pub Vec<(S<String>, S<RawCluster>)>);
+
+impl<'de> Deserialize<'de> for ClusterMap {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ClusterMap;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a mapping of cluster names to {kubeconfig, context}")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<ClusterMap, A::Error> {
+                let mut v = Vec::new();
+                while let Some(k) = m.next_key::<S<String>>()? {
+                    v.push((k, m.next_value()?));
+                }
+                Ok(ClusterMap(v))
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 /// A string-to-string mapping with positioned keys and values, in source order.

@@ -664,3 +664,95 @@ spec:
     );
     assert_eq!((errors[0].line, errors[0].column), (10, 7));
 }
+
+#[rstest]
+#[case(Some("op"), Some("step"), Some("test"), Some("op"))]
+#[case(None, Some("step"), Some("test"), Some("step"))]
+#[case(None, None, Some("test"), Some("test"))]
+#[case(Some("op"), None, None, Some("op"))]
+#[case(None, None, None, None)]
+fn the_innermost_cluster_wins(
+    #[case] op: Option<&str>,
+    #[case] step: Option<&str>,
+    #[case] scenario: Option<&str>,
+    #[case] want: Option<&str>,
+) {
+    assert_eq!(selected_cluster(op, step, scenario), want);
+}
+
+#[test]
+fn clusters_resolve_kubeconfigs_and_empty_names_mean_the_default() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("other.kubeconfig"), "apiVersion: v1\n").unwrap();
+    let file = dir.path().join("test.yaml");
+    let text = r#"apiVersion: chainsaw.kyverno.io/v1alpha1
+kind: Test
+metadata: {name: multi}
+spec:
+  clusters:
+    other:
+      kubeconfig: other.kubeconfig
+      context: ctx
+    third:
+      kubeconfig: ./other.kubeconfig
+  cluster: other
+  steps:
+  - cluster: third
+    try:
+    - apply:
+        cluster: ""
+        resource: {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}
+    - apply:
+        cluster: other
+        resource: {apiVersion: v1, kind: ConfigMap, metadata: {name: b}}
+"#;
+    let s = parse_str(&file, text).unwrap().remove(0);
+    assert_eq!(s.clusters.len(), 2);
+    assert_eq!(s.clusters[0].name, "other");
+    assert_eq!(
+        s.clusters[0].kubeconfig,
+        dir.path().join("other.kubeconfig")
+    );
+    assert_eq!(s.clusters[0].context.as_deref(), Some("ctx"));
+    assert_eq!(s.clusters[1].context, None);
+    assert_eq!(s.cluster.as_deref(), Some("other"));
+    let step = &s.steps[0];
+    let picked: Vec<Option<&str>> = step
+        .try_
+        .iter()
+        .map(|o| {
+            selected_cluster(
+                o.operation.cluster(),
+                step.cluster.as_deref(),
+                s.cluster.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(picked, vec![Some("third"), Some("other")]);
+}
+
+#[test]
+fn cluster_names_are_checked_against_clusters() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("k"), "apiVersion: v1\n").unwrap();
+    let file = dir.path().join("test.yaml");
+    let text = r#"apiVersion: chainsaw.kyverno.io/v1alpha1
+kind: Test
+metadata: {name: multi}
+spec:
+  clusters:
+    other: {kubeconfig: k}
+  steps:
+  - cluster: nope
+    try:
+    - sleep: {duration: 1s}
+"#;
+    let errors = parse_str(&file, text).unwrap_err();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    let e = errors[0].to_string();
+    assert!(
+        e.contains(":8:") && e.contains("unknown cluster \"nope\""),
+        "{e}"
+    );
+    assert!(e.contains("declared: other"), "{e}");
+}

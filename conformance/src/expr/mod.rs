@@ -143,7 +143,12 @@ impl fmt::Debug for Expression {
 }
 
 impl fmt::Display for Expression {
+    /// The source, with a `cel;` prefix for CEL so that messages tell the languages
+    /// apart.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.cel.is_some() {
+            f.write_str("cel;")?;
+        }
         f.write_str(&self.source)
     }
 }
@@ -185,10 +190,24 @@ impl Expression {
     }
 }
 
-/// Compiles `source` as JMESPath (without the surrounding parentheses of `(expr)`
-/// keys/values).
+/// Compiles `source` (without the surrounding parentheses of `(expr)` keys/values):
+/// JMESPath, unless it starts with a `cel;` (or `jp;`) prefix.
 pub fn compile(source: &str) -> Result<Expression, ExprError> {
-    compile_with(source, Compiler::Jp)
+    compile_prefixed(source, Compiler::Jp)
+}
+
+/// Compiles `inner` (the text between the parentheses of `(expr)`) with the compiler
+/// its `jp;` / `cel;` prefix names, or `default` without one; error offsets count from
+/// the start of `inner`.
+pub fn compile_prefixed(inner: &str, default: Compiler) -> Result<Expression, ExprError> {
+    let (compiler, statement, skipped) = split_compiler(inner)?;
+    compile_with(statement, compiler.unwrap_or(default)).map_err(|e| match e {
+        ExprError::Parse { offset, message } => ExprError::Parse {
+            offset: offset + skipped,
+            message,
+        },
+        other => other,
+    })
 }
 
 /// Compiles `source` with `compiler` (no prefix handling: see [`split_compiler`]).
@@ -405,6 +424,29 @@ mod tests {
     #[case("$namespace == 'x", 14)]
     #[case("$values.foo ||| x", 14)]
     fn parse_errors_point_into_the_source(#[case] src: &str, #[case] offset: usize) {
+        match compile(src) {
+            Err(ExprError::Parse { offset: got, .. }) => assert_eq!(got, offset, "{src}"),
+            other => panic!("{src}: expected parse error, got {other:?}"),
+        }
+    }
+
+    #[rstest]
+    #[case("jp;a.b", json!({"a": {"b": 1}}), json!(1))]
+    #[case("cel;object.a.b + 1", json!({"a": {"b": 1}}), json!(2))]
+    #[case("cel;bindings.resolve('namespace')", json!(null), json!("ns-1"))]
+    fn prefixed_sources_pick_their_compiler(
+        #[case] src: &str,
+        #[case] data: Value,
+        #[case] expected: Value,
+    ) {
+        assert_eq!(eval_str(src, &data, &b()).unwrap(), expected, "{src}");
+    }
+
+    #[rstest]
+    #[case("cel;a +", 7)]
+    #[case("jp;a.", 5)]
+    #[case("zz;a", 0)]
+    fn prefixed_parse_errors_count_the_prefix(#[case] src: &str, #[case] offset: usize) {
         match compile(src) {
             Err(ExprError::Parse { offset: got, .. }) => assert_eq!(got, offset, "{src}"),
             other => panic!("{src}: expected parse error, got {other:?}"),

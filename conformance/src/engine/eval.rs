@@ -122,9 +122,64 @@ pub fn merge(base: &mut Value, overlay: &Value) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::scenario::Location;
     use serde_json::json;
+    use std::sync::Arc;
+
+    fn here() -> Location {
+        Location {
+            file: Arc::new("test.yaml".into()),
+            line: 1,
+            column: 1,
+        }
+    }
+
+    #[test]
+    fn bindings_and_outputs_use_their_compiler() {
+        let binding = |name: &str, value: Value, compiler| Binding {
+            location: here(),
+            name: name.to_string(),
+            value: Node::from_json(&value),
+            compiler,
+        };
+        let scope = bind_all(
+            &[
+                binding("a", json!("(`1`)"), Compiler::Jp),
+                binding("b", json!("(bindings.resolve('a') + 1)"), Compiler::Cel),
+                binding("c", json!({"x": "(jp;$b)"}), Compiler::Cel),
+            ],
+            &Bindings::new(),
+        )
+        .unwrap();
+        assert_eq!(scope.get("b"), Some(&json!(2)));
+        assert_eq!(scope.get("c"), Some(&json!({"x": 2})));
+        let output = |name: &str, match_: Option<Value>| Output {
+            location: here(),
+            name: name.to_string(),
+            value: Node::from_json(&json!("(object.metadata.name)")),
+            match_: match_.map(|m| Node::from_json(&m)),
+            compiler: Compiler::Cel,
+        };
+        let outcome = json!({"kind": "ConfigMap", "metadata": {"name": "cm"}});
+        let scope = bind_outputs(
+            &[
+                output("name", None),
+                output("skipped", Some(json!({"(object.kind == 'Secret')": true}))),
+            ],
+            &outcome,
+            &Bindings::new(),
+        )
+        .unwrap();
+        assert_eq!(scope.get("name"), Some(&json!("cm")));
+        assert_eq!(scope.get("skipped"), None);
+        let bad = binding("d", json!("(bindings.resolve('nope'))"), Compiler::Cel);
+        let err = bind_all(&[bad], &Bindings::new()).unwrap_err();
+        assert!(err.message.contains("binding d"), "{}", err.message);
+        assert!(err.message.contains("$nope"), "{}", err.message);
+    }
 
     #[test]
     fn values_merge_deeply() {

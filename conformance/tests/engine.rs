@@ -281,6 +281,17 @@ async fn chainsaw_test_files_run_unmodified() {
 }
 
 #[tokio::test]
+async fn cel_expressions_work_where_jmespath_does() {
+    let (ctx, _w) = context(json!({}), None).await;
+    let r = run(
+        &ctx,
+        &repo().join("fixtures/chainsaw/cel/chainsaw-test.yaml"),
+    )
+    .await;
+    assert_eq!(r.status, Status::Passed, "{:#?}", r.failure());
+}
+
+#[tokio::test]
 async fn namespace_templates_shape_the_fresh_namespace() {
     let (ctx, _w) = context(json!({}), None).await;
     let r = run(

@@ -477,7 +477,9 @@ impl Checker {
                         }
                         Target::Expr(e) => {
                             let src = e.source();
-                            if src
+                            if e.compiler() == crate::expr::Compiler::Cel {
+                                push_key(path, &format!("({e})"));
+                            } else if src
                                 .chars()
                                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
                             {

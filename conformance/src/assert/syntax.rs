@@ -4,10 +4,12 @@
 //!   index (or key) to `$name` when a name is given;
 //! - `rest -> name`: bind the projected value to `$name`;
 //! - `\text\`: escaped, `text` is taken literally (a key that really starts with `(`);
-//! - `(expr)` / `(jp:expr)`: a JMESPath expression; anything else is a plain field name
-//!   (keys) or a literal (values).
+//! - `(expr)`: an expression in the default language (JMESPath unless a `compiler`
+//!   field says otherwise); `(jp;expr)` / `(cel;expr)` pick the language explicitly
+//!   (Chainsaw's syntax; `jp:` / `cel:` are accepted too); anything else is a plain
+//!   field name (keys) or a literal (values).
 
-use crate::expr::{self, ExprError, Expression};
+use crate::expr::{self, Compiler, ExprError, Expression};
 
 /// A parsed assertion-tree key (or value string).
 #[derive(Clone, Debug)]
@@ -50,8 +52,14 @@ fn is_word(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// Parses a key (or a string value) of an assertion tree.
+/// Parses a key (or a string value) of an assertion tree, JMESPath by default.
 pub fn parse(text: &str) -> Result<KeySyntax, SyntaxError> {
+    parse_with(text, Compiler::Jp)
+}
+
+/// Parses a key (or a string value) of an assertion tree; `(expr)` without a
+/// `jp;` / `cel;` prefix is compiled with `default`.
+pub fn parse_with(text: &str, default: Compiler) -> Result<KeySyntax, SyntaxError> {
     let mut rest = text;
     let mut offset = 0usize;
     let mut foreach = None;
@@ -83,31 +91,14 @@ pub fn parse(text: &str) -> Result<KeySyntax, SyntaxError> {
         Target::Literal(rest[1..rest.len() - 1].to_string())
     } else if rest.len() >= 2 && rest.starts_with('(') && rest.ends_with(')') {
         let inner = &rest[1..rest.len() - 1];
-        let mut inner_offset = offset + 1;
-        let mut source = inner;
-        if let Some(colon) = inner.find(':')
-            && is_word(&inner[..colon])
-        {
-            match &inner[..colon] {
-                "jp" => {
-                    source = &inner[colon + 1..];
-                    inner_offset += colon + 1;
-                }
-                "cel" => {
-                    return Err(SyntaxError {
-                        offset: offset + 1,
-                        message: "CEL expressions are not supported; use JMESPath".to_string(),
-                    });
-                }
-                other => {
-                    return Err(SyntaxError {
-                        offset: offset + 1,
-                        message: format!("unknown expression engine {other:?}: expected jp"),
-                    });
-                }
-            }
-        }
-        match expr::compile(source) {
+        let (compiler, source, skipped) = expr::split_compiler(inner).map_err(|e| SyntaxError {
+            offset: offset + 1,
+            message: match e {
+                ExprError::Parse { message, .. } | ExprError::Eval(message) => message,
+            },
+        })?;
+        let inner_offset = offset + 1 + skipped;
+        match expr::compile_with(source, compiler.unwrap_or(default)) {
             Ok(e) => Target::Expr(e),
             Err(ExprError::Parse { offset: o, message }) => {
                 return Err(SyntaxError {
@@ -138,13 +129,18 @@ pub fn parse(text: &str) -> Result<KeySyntax, SyntaxError> {
 /// Parses a string value: `\\text\\` is the literal `text`, `(expr)` an expression,
 /// anything else a literal. (`~` and `->` have no meaning in values.)
 pub fn parse_value(text: &str) -> Result<Target, SyntaxError> {
+    parse_value_with(text, Compiler::Jp)
+}
+
+/// [`parse_value`] with `default` as the compiler of unprefixed expressions.
+pub fn parse_value_with(text: &str, default: Compiler) -> Result<Target, SyntaxError> {
     if text.len() >= 3 && text.starts_with('\\') && text.ends_with('\\') {
         return Ok(Target::Literal(text[1..text.len() - 1].to_string()));
     }
     if !is_expression(text) {
         return Ok(Target::Literal(text.to_string()));
     }
-    let parsed = parse(text)?;
+    let parsed = parse_with(text, default)?;
     if parsed.foreach.is_some() || parsed.binding.is_some() {
         return Ok(Target::Literal(text.to_string()));
     }
@@ -166,6 +162,10 @@ mod tests {
     #[case("name", None, None, "name", false)]
     #[case("(length(@))", None, None, "length(@)", true)]
     #[case("(jp:length(@))", None, None, "length(@)", true)]
+    #[case("(jp;length(@))", None, None, "length(@)", true)]
+    #[case("(cel;object.a)", None, None, "object.a", true)]
+    #[case("~.(cel;object.items)", Some(None), None, "object.items", true)]
+    #[case("(cel;size(object))->n", None, Some("n"), "size(object)", true)]
     #[case("~.(containers)", Some(None), None, "containers", true)]
     #[case("~idx.(containers)", Some(Some("idx")), None, "containers", true)]
     #[case("~.containers", Some(None), None, "containers", false)]
@@ -199,10 +199,36 @@ mod tests {
     #[rstest]
     #[case("(a.)", 3)]
     #[case("~.(foo[?)", 8)]
-    #[case("(cel:a)", 1)]
+    #[case("(cel;a.)", 7)]
+    #[case("(cel:a +)", 8)]
     #[case("(zz:a)", 1)]
+    #[case("(zz;a)", 1)]
     fn errors_point_into_the_text(#[case] text: &str, #[case] offset: usize) {
         assert_eq!(parse(text).unwrap_err().offset, offset, "{text}");
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod compilers {
+    use super::*;
+    use crate::expr::Compiler;
+
+    #[test]
+    fn the_default_compiler_applies_to_unprefixed_expressions_only() {
+        let cel = |t: &str| match parse_value_with(t, Compiler::Cel).unwrap() {
+            Target::Expr(e) => e.compiler(),
+            Target::Literal(l) => panic!("{t}: literal {l}"),
+        };
+        assert_eq!(cel("(object.a)"), Compiler::Cel);
+        assert_eq!(cel("(jp;a.b)"), Compiler::Jp);
+        assert_eq!(cel("(cel;object)"), Compiler::Cel);
+        match parse_value("(a.b)").unwrap() {
+            Target::Expr(e) => assert_eq!(e.compiler(), Compiler::Jp),
+            Target::Literal(l) => panic!("literal {l}"),
+        }
+        // A JMESPath-only expression is a CEL syntax error under a CEL default.
+        assert!(parse_value_with("(items[?a == `1`])", Compiler::Cel).is_err());
     }
 }
 
@@ -213,8 +239,8 @@ mod robustness {
     fn odd_texts_never_panic() {
         for text in [
             "", "(", ")", "()", "(é)", "é", "~", "~.", "~é.x", "~.é", "\\", "\\\\", "\\é\\",
-            "(jp:)", "(jp:é)", "(cel:)", "->", "a->", "->b", "a -> é", "~x.(a)->", "$", "($)",
-            "(`)", "('é)", "(\"é\")", "(a)->(b)",
+            "(jp:)", "(jp:é)", "(cel:)", "(cel;)", "(cel;é)", "(cel;')", "(;)", "->", "a->", "->b",
+            "a -> é", "~x.(a)->", "$", "($)", "(`)", "('é)", "(\"é\")", "(a)->(b)",
         ] {
             let _ = super::parse(text);
             let _ = super::parse_value(text);

@@ -4,6 +4,7 @@ use serde_json::Value;
 
 use super::syntax::{self, KeySyntax, Target};
 
+use crate::expr::Compiler;
 use crate::scenario::{Node, NodeValue};
 
 /// An assertion tree with every key and value expression compiled.
@@ -38,8 +39,14 @@ pub struct TreeError {
 impl Tree {
     /// Compiles a positioned tree; every error is returned with its position.
     pub fn from_node(node: &Node) -> Result<Tree, Vec<TreeError>> {
+        Tree::from_node_with(node, Compiler::Jp)
+    }
+
+    /// Compiles a positioned tree whose unprefixed `(expr)`s are written with
+    /// `default`.
+    pub fn from_node_with(node: &Node, default: Compiler) -> Result<Tree, Vec<TreeError>> {
         let mut errors = Vec::new();
-        let root = compile(node, &mut errors);
+        let root = compile(node, default, &mut errors);
         if errors.is_empty() {
             Ok(Tree { root })
         } else {
@@ -53,13 +60,13 @@ impl Tree {
     }
 }
 
-fn compile(node: &Node, errors: &mut Vec<TreeError>) -> TNode {
+fn compile(node: &Node, default: Compiler, errors: &mut Vec<TreeError>) -> TNode {
     match &node.value {
         NodeValue::Map(entries) => {
             let mut out = Vec::new();
             for (key, value) in entries {
-                let child = compile(value, errors);
-                match syntax::parse(&key.name) {
+                let child = compile(value, default, errors);
+                match syntax::parse_with(&key.name, default) {
                     Ok(mut k) => {
                         k.line = key.line;
                         k.column = key.column;
@@ -74,8 +81,10 @@ fn compile(node: &Node, errors: &mut Vec<TreeError>) -> TNode {
             }
             TNode::Map(out)
         }
-        NodeValue::Seq(items) => TNode::Array(items.iter().map(|i| compile(i, errors)).collect()),
-        NodeValue::String(s) => match syntax::parse_value(s) {
+        NodeValue::Seq(items) => {
+            TNode::Array(items.iter().map(|i| compile(i, default, errors)).collect())
+        }
+        NodeValue::String(s) => match syntax::parse_value_with(s, default) {
             Ok(Target::Expr(e)) => TNode::Expr(e, s.clone()),
             Ok(Target::Literal(l)) => TNode::Literal(Value::String(l)),
             Err(e) => {

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use crate::assert::{self, Tree};
-use crate::expr::Bindings;
+use crate::expr::{Bindings, Compiler};
 use crate::report::model::Failure;
 use crate::scenario::{Binding, Manifest, Node, Output};
 
@@ -17,7 +17,12 @@ pub fn failure(message: impl Into<String>) -> Failure {
 
 /// Compiles a positioned node into an assertion tree (already validated at load time).
 pub fn tree(node: &Node) -> Result<Tree, Failure> {
-    Tree::from_node(node).map_err(|errs| {
+    tree_with(node, Compiler::Jp)
+}
+
+/// [`tree`] for a node whose unprefixed `(expr)`s are written with `compiler`.
+pub fn tree_with(node: &Node, compiler: Compiler) -> Result<Tree, Failure> {
+    Tree::from_node_with(node, compiler).map_err(|errs| {
         failure(
             errs.iter()
                 .map(|e| e.to_string())
@@ -30,16 +35,27 @@ pub fn tree(node: &Node) -> Result<Tree, Failure> {
 /// The value of a template node, its `(expr)` parts evaluated with `data` as `@` (an
 /// empty object when there is none, so multiselects such as `[$a, 'b']` work).
 pub fn value_of(node: &Node, data: &Value, bindings: &Bindings) -> Result<Value, Failure> {
+    value_with(node, Compiler::Jp, data, bindings)
+}
+
+/// [`value_of`] for a node whose unprefixed `(expr)`s are written with `compiler`.
+pub fn value_with(
+    node: &Node,
+    compiler: Compiler,
+    data: &Value,
+    bindings: &Bindings,
+) -> Result<Value, Failure> {
     let empty = Value::Object(Default::default());
     let data = if data.is_null() { &empty } else { data };
-    assert::template_with(&tree(node)?, data, bindings).map_err(|e| failure(e.to_string()))
+    assert::template_with(&tree_with(node, compiler)?, data, bindings)
+        .map_err(|e| failure(e.to_string()))
 }
 
 /// Adds `bindings` to `scope` in order (each may use the ones before it).
 pub fn bind_all(list: &[Binding], scope: &Bindings) -> Result<Bindings, Failure> {
     let mut out = scope.clone();
     for b in list {
-        let v = value_of(&b.value, &Value::Null, &out)
+        let v = value_with(&b.value, b.compiler, &Value::Null, &out)
             .map_err(|f| failure(format!("{}: binding {}: {}", b.location, b.name, f.message)))?;
         out = out.with(b.name.clone(), v);
     }
@@ -64,11 +80,11 @@ pub fn bind_outputs(
     let mut out = scope.clone();
     for o in outputs {
         if let Some(m) = &o.match_
-            && assert::check(&tree(m)?, outcome, &out).is_err()
+            && assert::check(&tree_with(m, o.compiler)?, outcome, &out).is_err()
         {
             continue;
         }
-        let v = value_of(&o.value, outcome, &out)
+        let v = value_with(&o.value, o.compiler, outcome, &out)
             .map_err(|f| failure(format!("{}: output {}: {}", o.location, o.name, f.message)))?;
         out = out.with(o.name.clone(), v);
     }
@@ -106,9 +122,64 @@ pub fn merge(base: &mut Value, overlay: &Value) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::scenario::Location;
     use serde_json::json;
+    use std::sync::Arc;
+
+    fn here() -> Location {
+        Location {
+            file: Arc::new("test.yaml".into()),
+            line: 1,
+            column: 1,
+        }
+    }
+
+    #[test]
+    fn bindings_and_outputs_use_their_compiler() {
+        let binding = |name: &str, value: Value, compiler| Binding {
+            location: here(),
+            name: name.to_string(),
+            value: Node::from_json(&value),
+            compiler,
+        };
+        let scope = bind_all(
+            &[
+                binding("a", json!("(`1`)"), Compiler::Jp),
+                binding("b", json!("(bindings.resolve('a') + 1)"), Compiler::Cel),
+                binding("c", json!({"x": "(jp;$b)"}), Compiler::Cel),
+            ],
+            &Bindings::new(),
+        )
+        .unwrap();
+        assert_eq!(scope.get("b"), Some(&json!(2)));
+        assert_eq!(scope.get("c"), Some(&json!({"x": 2})));
+        let output = |name: &str, match_: Option<Value>| Output {
+            location: here(),
+            name: name.to_string(),
+            value: Node::from_json(&json!("(object.metadata.name)")),
+            match_: match_.map(|m| Node::from_json(&m)),
+            compiler: Compiler::Cel,
+        };
+        let outcome = json!({"kind": "ConfigMap", "metadata": {"name": "cm"}});
+        let scope = bind_outputs(
+            &[
+                output("name", None),
+                output("skipped", Some(json!({"(object.kind == 'Secret')": true}))),
+            ],
+            &outcome,
+            &Bindings::new(),
+        )
+        .unwrap();
+        assert_eq!(scope.get("name"), Some(&json!("cm")));
+        assert_eq!(scope.get("skipped"), None);
+        let bad = binding("d", json!("(bindings.resolve('nope'))"), Compiler::Cel);
+        let err = bind_all(&[bad], &Bindings::new()).unwrap_err();
+        assert!(err.message.contains("binding d"), "{}", err.message);
+        assert!(err.message.contains("$nope"), "{}", err.message);
+    }
 
     #[test]
     fn values_merge_deeply() {

@@ -27,11 +27,15 @@
 //!   which call the [`ClusterLookup`] attached to the bindings
 //!   ([`Bindings::with_cluster`]); the first argument is accepted for Chainsaw
 //!   compatibility and ignored.
+//! - CEL: `(cel;expr)` (or a `compiler: cel` default, see [`Compiler`]) compiles with
+//!   Chainsaw's CEL compiler instead, where `object` is the current value and
+//!   `bindings.resolve('name')` a binding; see [`compile_with`].
 //! - Not supported (yet): JMESPath-community arithmetic operators (`+`, `-`...) and `let`,
 //!   quantity/duration arithmetic, `x509_decode`, `image_normalize`.
 #![warn(missing_docs)]
 
 mod bindings;
+mod cel;
 pub mod functions;
 pub mod gotime;
 mod kyverno;
@@ -61,10 +65,69 @@ pub enum ExprError {
     Eval(String),
 }
 
+/// An expression language ("compiler" in Chainsaw's terms).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Compiler {
+    /// JMESPath (`jp`), the default.
+    #[default]
+    Jp,
+    /// The Common Expression Language (`cel`).
+    Cel,
+}
+
+impl Compiler {
+    /// The compiler called `name` (`jp` or `cel`), if any.
+    pub fn from_name(name: &str) -> Option<Compiler> {
+        match name {
+            "jp" => Some(Compiler::Jp),
+            "cel" => Some(Compiler::Cel),
+            _ => None,
+        }
+    }
+
+    /// The name Chainsaw uses (`jp`, `cel`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Compiler::Jp => "jp",
+            Compiler::Cel => "cel",
+        }
+    }
+}
+
+impl fmt::Display for Compiler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Splits a compiler prefix off the inside of a `(...)` expression, as Chainsaw does:
+/// `cel;object.x` → `(Some(Cel), "object.x", 4)`, where the last element is the
+/// character offset of the statement. `jp:` / `cel:` (with a colon) are accepted too.
+/// Text without a `word;` / `word:` prefix is returned whole; an unknown compiler name
+/// is an error at offset 0.
+pub fn split_compiler(inner: &str) -> Result<(Option<Compiler>, &str, usize), ExprError> {
+    let Some(sep) = inner.find([';', ':']) else {
+        return Ok((None, inner, 0));
+    };
+    let name = &inner[..sep];
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Ok((None, inner, 0));
+    }
+    match Compiler::from_name(name) {
+        Some(c) => Ok((Some(c), &inner[sep + 1..], name.chars().count() + 1)),
+        None => Err(ExprError::Parse {
+            offset: 0,
+            message: format!("unknown expression compiler {name:?}: expected jp or cel"),
+        }),
+    }
+}
+
 /// A compiled expression.
 #[derive(Clone)]
 pub struct Expression {
     source: String,
+    /// The CEL program, for a CEL expression (the JMESPath fields are then unused).
+    cel: Option<std::sync::Arc<cel::CelProgram>>,
     rewritten: String,
     ast: jmespath::ast::Ast,
     /// `(offset in rewritten, offset in source)` at each rewrite boundary.
@@ -80,15 +143,29 @@ impl fmt::Debug for Expression {
 }
 
 impl fmt::Display for Expression {
+    /// The source, with a `cel;` prefix for CEL so that messages tell the languages
+    /// apart.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.cel.is_some() {
+            f.write_str("cel;")?;
+        }
         f.write_str(&self.source)
     }
 }
 
 impl Expression {
-    /// The expression as written.
+    /// The expression as written (without a compiler prefix).
     pub fn source(&self) -> &str {
         &self.source
+    }
+
+    /// The language the expression is written in.
+    pub fn compiler(&self) -> Compiler {
+        if self.cel.is_some() {
+            Compiler::Cel
+        } else {
+            Compiler::Jp
+        }
     }
 
     /// The binding names (without `$`) the expression references, in order of first
@@ -113,11 +190,43 @@ impl Expression {
     }
 }
 
-/// Compiles `source` (without the surrounding parentheses of `(expr)` keys/values).
+/// Compiles `source` (without the surrounding parentheses of `(expr)` keys/values):
+/// JMESPath, unless it starts with a `cel;` (or `jp;`) prefix.
 pub fn compile(source: &str) -> Result<Expression, ExprError> {
+    compile_prefixed(source, Compiler::Jp)
+}
+
+/// Compiles `inner` (the text between the parentheses of `(expr)`) with the compiler
+/// its `jp;` / `cel;` prefix names, or `default` without one; error offsets count from
+/// the start of `inner`.
+pub fn compile_prefixed(inner: &str, default: Compiler) -> Result<Expression, ExprError> {
+    let (compiler, statement, skipped) = split_compiler(inner)?;
+    compile_with(statement, compiler.unwrap_or(default)).map_err(|e| match e {
+        ExprError::Parse { offset, message } => ExprError::Parse {
+            offset: offset + skipped,
+            message,
+        },
+        other => other,
+    })
+}
+
+/// Compiles `source` with `compiler` (no prefix handling: see [`split_compiler`]).
+pub fn compile_with(source: &str, compiler: Compiler) -> Result<Expression, ExprError> {
+    if compiler == Compiler::Cel {
+        let program = cel::CelProgram::compile(source)?;
+        return Ok(Expression {
+            source: source.to_string(),
+            cel: Some(std::sync::Arc::new(program)),
+            rewritten: String::new(),
+            ast: jmespath::ast::Ast::Identity { offset: 0 },
+            offsets: Vec::new(),
+            bindings: cel::CelProgram::binding_names(source),
+        });
+    }
     let (rewritten, offsets, bindings) = rewrite_bindings(source)?;
     let mut expr = Expression {
         source: source.to_string(),
+        cel: None,
         rewritten,
         ast: jmespath::ast::Ast::Identity { offset: 0 },
         offsets,
@@ -143,6 +252,9 @@ pub fn compile(source: &str) -> Result<Expression, ExprError> {
 
 /// Evaluates `expr` against `data` (`@`) with `bindings`.
 pub fn evaluate(expr: &Expression, data: &Value, bindings: &Bindings) -> Result<Value, ExprError> {
+    if let Some(program) = &expr.cel {
+        return program.evaluate(data, bindings);
+    }
     let var = jmespath::Variable::try_from(data.clone())
         .map_err(|e| ExprError::Eval(e.reason.to_string()))?;
     let mut ctx = jmespath::Context::new(&expr.rewritten, functions::runtime());
@@ -312,6 +424,29 @@ mod tests {
     #[case("$namespace == 'x", 14)]
     #[case("$values.foo ||| x", 14)]
     fn parse_errors_point_into_the_source(#[case] src: &str, #[case] offset: usize) {
+        match compile(src) {
+            Err(ExprError::Parse { offset: got, .. }) => assert_eq!(got, offset, "{src}"),
+            other => panic!("{src}: expected parse error, got {other:?}"),
+        }
+    }
+
+    #[rstest]
+    #[case("jp;a.b", json!({"a": {"b": 1}}), json!(1))]
+    #[case("cel;object.a.b + 1", json!({"a": {"b": 1}}), json!(2))]
+    #[case("cel;bindings.resolve('namespace')", json!(null), json!("ns-1"))]
+    fn prefixed_sources_pick_their_compiler(
+        #[case] src: &str,
+        #[case] data: Value,
+        #[case] expected: Value,
+    ) {
+        assert_eq!(eval_str(src, &data, &b()).unwrap(), expected, "{src}");
+    }
+
+    #[rstest]
+    #[case("cel;a +", 7)]
+    #[case("jp;a.", 5)]
+    #[case("zz;a", 0)]
+    fn prefixed_parse_errors_count_the_prefix(#[case] src: &str, #[case] offset: usize) {
         match compile(src) {
             Err(ExprError::Parse { offset: got, .. }) => assert_eq!(got, offset, "{src}"),
             other => panic!("{src}: expected parse error, got {other:?}"),

@@ -10,8 +10,9 @@ use super::model::*;
 use super::node::{Node, NodeValue};
 use super::raw::*;
 use super::timeouts::Timeouts;
-use super::validate::validate_tree;
+use super::validate::validate_tree_with;
 use super::{Location, ParseError};
+use crate::expr::Compiler;
 
 /// `apiVersion` of kanon scenarios.
 pub const KANON_API_VERSION: &str = "kanon.dev/v1alpha1";
@@ -266,9 +267,30 @@ impl Cx {
     }
 
     fn tree(&mut self, node: &Node) {
-        for (line, column, message) in validate_tree(node) {
+        self.tree_with(node, Compiler::Jp);
+    }
+
+    fn tree_with(&mut self, node: &Node, compiler: Compiler) {
+        for (line, column, message) in validate_tree_with(node, compiler) {
             self.errors
                 .push(Location::new(&self.file, line, column).error(message));
+        }
+    }
+
+    /// A `compiler:` field's language (JMESPath when unset or invalid).
+    fn compiler(&mut self, raw: Option<&S<String>>) -> Compiler {
+        let Some(raw) = raw else {
+            return Compiler::Jp;
+        };
+        match Compiler::from_name(&raw.value) {
+            Some(c) => c,
+            None => {
+                self.err(
+                    raw,
+                    format!("unknown compiler {:?}: expected jp or cel", raw.value),
+                );
+                Compiler::Jp
+            }
         }
     }
 
@@ -308,11 +330,13 @@ impl Cx {
             let location = self.loc(&b);
             let name = b.value.name;
             self.check_name(&name, binding, if binding { "binding" } else { "env" });
-            self.tree(&b.value.value);
+            let compiler = self.compiler(b.value.compiler.as_ref());
+            self.tree_with(&b.value.value, compiler);
             out.push(Binding {
                 location,
                 name: name.value,
                 value: b.value.value,
+                compiler,
             });
         }
         out
@@ -329,15 +353,17 @@ impl Cx {
                     format!("invalid output name {:?}", raw.name.value),
                 );
             }
-            self.tree(&raw.value);
+            let compiler = self.compiler(raw.compiler.as_ref());
+            self.tree_with(&raw.value, compiler);
             if let Some(m) = &raw.match_ {
-                self.tree(m);
+                self.tree_with(m, compiler);
             }
             out.push(Output {
                 location,
                 name: raw.name.value,
                 value: raw.value,
                 match_: raw.match_,
+                compiler,
             });
         }
         out

@@ -12,6 +12,7 @@ use std::time::Duration;
 use super::Location;
 use super::node::Node;
 use super::timeouts::{TimeoutClass, Timeouts};
+use crate::expr::Compiler;
 
 /// Which format a scenario was written in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -461,6 +462,8 @@ pub struct Binding {
     pub name: String,
     /// The value (an assertion-tree-like template).
     pub value: Node,
+    /// The language of the value's unprefixed `(expr)` strings.
+    pub compiler: Compiler,
 }
 
 /// An output `{name, value, match?}`: binds `$name` for the following operations.
@@ -474,6 +477,8 @@ pub struct Output {
     pub value: Node,
     /// Only bind when the outcome matches this tree.
     pub match_: Option<Node>,
+    /// The language of the unprefixed `(expr)` strings in `value` and `match_`.
+    pub compiler: Compiler,
 }
 
 /// An expectation `{match?, check}` on an operation's outcome (Chainsaw `expect`).

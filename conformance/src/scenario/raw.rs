@@ -186,8 +186,12 @@ pub(crate) struct RawBinding {
     /// The name, referenced as `$name` in expressions (letters, digits and underscores; `namespace`, `values`, `mocks`, `error`, `stdout`, `stderr`, `client` and `config` are reserved).
     #[schemars(with = "String")]
     pub name: S<String>,
-    /// The value: any YAML; `(expr)` strings are JMESPath evaluated with the bindings before it.
+    /// The value: any YAML; `(expr)` strings are expressions (JMESPath unless `compiler` or a `cel;` prefix says otherwise) evaluated with the bindings before it.
     pub value: Node,
+    /// The language of the value's unprefixed `(expr)` strings: `jp` (JMESPath) or `cel`. A `(jp;...)` / `(cel;...)` prefix still wins. Default: jp.
+    #[schemars(with = "Option<CompilerName>")]
+    #[schemars(extend("default" = "jp"))]
+    pub compiler: Option<S<String>>,
 }
 
 /// An output: binds `$name` for the following operations from the operation's outcome.
@@ -202,6 +206,10 @@ pub(crate) struct RawOutput {
     /// Bind only when the outcome matches this assertion tree. Default: always.
     #[serde(rename = "match")]
     pub match_: Option<Node>,
+    /// The language of the unprefixed `(expr)` strings in `value` and `match`: `jp` (JMESPath) or `cel`. A `(jp;...)` / `(cel;...)` prefix still wins. Default: jp.
+    #[schemars(with = "Option<CompilerName>")]
+    #[schemars(extend("default" = "jp"))]
+    pub compiler: Option<S<String>>,
 }
 
 /// An expectation on an operation's outcome.
@@ -924,6 +932,22 @@ impl schemars::JsonSchema for Pairs {
             "A mapping of strings to strings.".into(),
         );
         schema
+    }
+}
+
+/// Schema only: an expression language name, as Chainsaw's `compiler` fields take it.
+pub(crate) struct CompilerName;
+
+impl schemars::JsonSchema for CompilerName {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Compiler".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "An expression language: `jp` (JMESPath, where `@` is the current value and `$name` a binding) or `cel` (CEL, where `object` is the current value and `bindings.resolve('name')` a binding).",
+            "type": "string",
+            "enum": ["jp", "cel"]
+        })
     }
 }
 

@@ -119,13 +119,19 @@ fn chainsaw(name: &str) -> Scenario {
 #[case("assertion-trees", 1)]
 #[case("multi-file", 3)]
 #[case("step-template", 2)]
+#[case("cel", 1)]
 fn chainsaw_fixtures_load(#[case] name: &str, #[case] steps: usize) {
     let s = chainsaw(name);
     assert_eq!(s.flavor, Flavor::Chainsaw);
     assert_eq!(s.name, name);
     assert_eq!(s.steps.len(), steps);
-    // `basic` starts with a schema comment line.
-    assert_eq!(s.location.line, if name == "basic" { 2 } else { 1 });
+    // `basic` starts with a schema comment line, `cel` with two lines of comments.
+    let first = match name {
+        "basic" => 2,
+        "cel" => 3,
+        _ => 1,
+    };
+    assert_eq!(s.location.line, first);
 }
 
 #[test]
@@ -272,10 +278,22 @@ fn bindings_outputs_and_checks_are_kept() {
 }
 
 #[test]
+fn compiler_fields_reach_the_model() {
+    use crate::expr::Compiler;
+    let s = chainsaw("cel");
+    let compilers: Vec<Compiler> = s.bindings.iter().map(|b| b.compiler).collect();
+    assert_eq!(compilers, [Compiler::Jp, Compiler::Cel, Compiler::Jp]);
+    let Operation::Apply(apply) = &s.steps[0].try_[0].operation else {
+        panic!("not apply")
+    };
+    assert!(apply.outputs.iter().all(|o| o.compiler == Compiler::Cel));
+}
+
+#[test]
 fn a_directory_loads_every_scenario_file() {
     let all = load(&fixtures().join("chainsaw")).unwrap();
-    // Six Chainsaw test files and one conventional (numbered files) folder.
-    assert_eq!(all.len(), 7);
+    // Seven Chainsaw test files and one conventional (numbered files) folder.
+    assert_eq!(all.len(), 8);
     assert!(
         all.iter()
             .any(|s| s.name == "conventional" && s.steps.len() == 2)

@@ -583,3 +583,26 @@ async fn conventional_chainsaw_folders_run_unmodified() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_step_with_skip_delete_keeps_its_objects_off_the_cleanup_list() {
+    let (ctx, _w) = context(json!({}), None).await;
+    let r = run(
+        &ctx,
+        &repo().join("fixtures/engine/step-skip-delete/scenario.yaml"),
+    )
+    .await;
+    assert_eq!(r.status, Status::Passed, "{:?}", r.failure());
+    let deleted: Vec<String> = r.attempts[0]
+        .steps
+        .iter()
+        .flat_map(|s| &s.operations)
+        .filter(|o| o.block == "cleanup" && o.operation == "delete")
+        .filter_map(|o| o.object.clone())
+        .collect();
+    assert!(
+        deleted.iter().any(|o| o.ends_with("/cleaned")),
+        "{deleted:?}"
+    );
+    assert!(!deleted.iter().any(|o| o.ends_with("/kept")), "{deleted:?}");
+}

@@ -331,7 +331,11 @@ pub async fn run_scenario(
     let mut failed_step: Option<usize> = None;
     if first_failure.is_none() {
         for (i, step) in scenario.steps.iter().enumerate() {
+            let before = created_counts(&cx).await;
             let (step_report, step_failure, next_scope) = run_step(&cx, step, &scope).await;
+            if step.skip_delete == Some(true) {
+                keep_created_since(&cx, &before).await;
+            }
             scope = next_scope;
             steps_report.push(step_report);
             if let Some(f) = step_failure {
@@ -496,6 +500,37 @@ pub async fn run_scenario(
     }];
     ctx.console.scenario(&report);
     report
+}
+
+/// How many objects the scenario has created so far, per cluster (`""` is the main one).
+async fn created_counts(cx: &ScenarioCx<'_>) -> Vec<(String, usize)> {
+    let count = |env: &OpEnv| env.created.lock().map(|c| c.len()).unwrap_or(0);
+    let mut out = vec![(String::new(), count(&cx.env))];
+    for (name, u) in cx.other.all().await {
+        out.push((name, count(&u.env)));
+    }
+    out
+}
+
+/// A step with `skipDelete: true`: what it created stays after the scenario (its objects
+/// leave the cleanup list; the namespace, if the scenario made it, still goes).
+async fn keep_created_since(cx: &ScenarioCx<'_>, before: &[(String, usize)]) {
+    let since = |name: &str| {
+        before
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, c)| *c)
+            .unwrap_or(0)
+    };
+    let keep = |env: &OpEnv, from: usize| {
+        if let Ok(mut created) = env.created.lock() {
+            created.truncate(from);
+        }
+    };
+    keep(&cx.env, since(""));
+    for (name, u) in cx.other.all().await {
+        keep(&u.env, since(&name));
+    }
 }
 
 /// Deletes what the scenario created through `env` (in reverse creation order), then

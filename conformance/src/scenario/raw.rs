@@ -247,7 +247,7 @@ pub(crate) struct RawStep {
     /// Name of the cluster to run against, one of the scenario's `clusters`; the innermost of operation, step and scenario wins. Default: the cluster kanon was given.
     #[schemars(with = "Option<String>")]
     pub cluster: Option<S<String>>,
-    /// Chainsaw: keep the objects this step created; kanon applies `skipDelete` per scenario, so this is accepted and ignored.
+    /// Keep the objects this step created: they leave the scenario's cleanup list (a namespace the scenario made is still deleted, and its contents with it). Default: false.
     #[schemars(with = "Option<bool>")]
     pub skip_delete: Option<S<bool>>,
     /// Whether this step's resources are templated. Default: the scenario's setting (true).

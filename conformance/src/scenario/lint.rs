@@ -41,7 +41,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::load::{SCENARIO_FILE_NAMES, load_file, parse_str};
+use super::load::{Found, load_file, parse_str};
 use super::location::{Location, ParseError};
 use super::model::{ObjectSelector, Operation, Scenario};
 
@@ -136,19 +136,19 @@ pub fn has_errors(findings: &[Finding]) -> bool {
 }
 
 /// Lints files and folders (folders: every scenario file under them, see
-/// [`SCENARIO_FILE_NAMES`]; a file given explicitly is linted whatever its name).
+/// [`super::SCENARIO_FILE_NAMES`], and every Chainsaw conventional-layout folder; a file
+/// given explicitly is linted whatever its name).
 /// Findings are sorted by file, line and column.
 pub fn lint(paths: &[PathBuf], options: &LintOptions) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let mut files = Vec::new();
+    let mut sources = Vec::new();
     for path in paths {
         if path.is_dir() {
-            let mut found = Vec::new();
-            collect(path, &mut found, &mut findings);
-            found.sort();
-            files.extend(found);
+            let mut errors = Vec::new();
+            sources.extend(super::load::discover(path, &mut errors));
+            findings.extend(errors.into_iter().map(Finding::from));
         } else if path.exists() {
-            files.push(path.clone());
+            sources.push(Found::File(path.clone()));
         } else {
             findings.push(Finding::from(ParseError::file(
                 path,
@@ -158,11 +158,17 @@ pub fn lint(paths: &[PathBuf], options: &LintOptions) -> Vec<Finding> {
     }
     let mut seen = BTreeSet::new();
     let mut scenarios = Vec::new();
-    for file in files {
-        if !seen.insert(file.clone()) {
-            continue;
-        }
-        match load_file(&file) {
+    for source in sources {
+        let loaded = match &source {
+            Found::File(file) if seen.insert(file.clone()) => load_file(file),
+            Found::File(_) => continue,
+            // Chainsaw's numbered-file folders (no test file) are scenarios too.
+            Found::Conventional(dir, files) if seen.insert(dir.clone()) => {
+                super::conventional::load_conventional(dir, files).map(|s| vec![s])
+            }
+            Found::Conventional(..) => continue,
+        };
+        match loaded {
             Ok(mut s) => scenarios.append(&mut s),
             Err(errors) => findings.extend(errors.into_iter().map(Finding::from)),
         }
@@ -189,31 +195,6 @@ pub fn lint_str(file: &Path, text: &str, clauses: Option<BTreeSet<String>>) -> V
     findings.sort();
     findings.dedup();
     findings
-}
-
-fn collect(dir: &Path, files: &mut Vec<PathBuf>, findings: &mut Vec<Finding>) {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) => {
-            findings.push(Finding::from(ParseError::file(
-                dir,
-                format!("cannot read directory: {e}"),
-            )));
-            return;
-        }
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            collect(&path, files, findings);
-        } else if path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| SCENARIO_FILE_NAMES.contains(&n))
-        {
-            files.push(path);
-        }
-    }
 }
 
 /// The semantic checks over scenarios that loaded.
@@ -435,6 +416,30 @@ mod tests {
         assert_eq!(findings.len(), 1, "{messages:?}");
         assert!(messages[0].contains("`$values.tag`"), "{messages:?}");
         assert_eq!(findings[0].severity, Severity::Warning);
+    }
+
+    #[test]
+    fn conventional_folders_are_linted_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let test = dir.path().join("my_test");
+        std::fs::create_dir(&test).unwrap();
+        std::fs::write(
+            test.join("00-configmap.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ($undefined)\n",
+        )
+        .unwrap();
+        std::fs::write(
+            test.join("00-assert.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n",
+        )
+        .unwrap();
+        let findings = lint(&[dir.path().to_path_buf()], &LintOptions::default());
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert!(findings[0].message.contains("$undefined"), "{findings:?}");
+        assert!(
+            findings[0].file.ends_with("my_test/00-configmap.yaml"),
+            "{findings:?}"
+        );
     }
 
     #[test]

@@ -49,10 +49,8 @@ pub fn load(path: &Path) -> Result<Vec<Scenario>, Vec<ParseError>> {
     if !path.is_dir() {
         return load_file(path);
     }
-    let mut found = Vec::new();
     let mut errors = Vec::new();
-    collect_scenarios(path, &mut found, &mut errors);
-    found.sort();
+    let found = discover(path, &mut errors);
     let mut scenarios = Vec::new();
     for source in found {
         let loaded = match &source {
@@ -75,11 +73,20 @@ pub fn load(path: &Path) -> Result<Vec<Scenario>, Vec<ParseError>> {
 
 /// A scenario source found under a directory.
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Found {
+pub(crate) enum Found {
     /// A scenario file.
     File(PathBuf),
     /// A conventional-layout folder and its step files.
     Conventional(PathBuf, Vec<PathBuf>),
+}
+
+/// Every scenario source under `dir`, recursively, in path order; unreadable folders are
+/// reported into `errors`.
+pub(crate) fn discover(dir: &Path, errors: &mut Vec<ParseError>) -> Vec<Found> {
+    let mut found = Vec::new();
+    collect_scenarios(dir, &mut found, errors);
+    found.sort();
+    found
 }
 
 fn collect_scenarios(dir: &Path, found: &mut Vec<Found>, errors: &mut Vec<ParseError>) {

@@ -49,14 +49,13 @@ async fn main() -> anyhow::Result<()> {
     let cluster = LocalCluster::start().await?;
     let client = cluster.client().await?;
     let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "bench"}});
-    let env = OpEnv {
-        resolver: Arc::new(Resolver::new(client.clone())),
-        hub: Arc::new(WatchHub::new(client.clone())),
-        client,
-        namespace: "bench".into(),
-        kubeconfig: cluster.kubeconfig_path().to_path_buf(),
-        created: Arc::new(Mutex::new(Vec::new())),
-    };
+    let env = OpEnv::new(
+        client.clone(),
+        Arc::new(Resolver::new(client.clone())),
+        Arc::new(WatchHub::new(client.clone())),
+        "bench",
+        cluster.kubeconfig_path(),
+    );
     apply(&env, ns, WriteOptions::default()).await?;
     let cm = |state: &str| {
         json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "target"},

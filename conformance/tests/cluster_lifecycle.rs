@@ -100,14 +100,13 @@ async fn after_a_controller_manager_restart_new_crd_kinds_are_garbage_collected(
     let _serial = SERIAL.lock().await;
     let cluster = LocalCluster::start().await.expect("cluster starts");
     let client = cluster.client().await.unwrap();
-    let env = OpEnv {
-        client: client.clone(),
-        resolver: Arc::new(Resolver::new(client.clone())),
-        hub: Arc::new(WatchHub::new(client.clone())),
-        namespace: "default".into(),
-        kubeconfig: cluster.kubeconfig_path().to_path_buf(),
-        created: Default::default(),
-    };
+    let env = OpEnv::new(
+        client.clone(),
+        Arc::new(Resolver::new(client.clone())),
+        Arc::new(WatchHub::new(client.clone())),
+        "default",
+        cluster.kubeconfig_path(),
+    );
     let crd = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/engine/crd-widgets.yaml");
     crds::install(&env, &[crd], Duration::from_secs(30))
         .await

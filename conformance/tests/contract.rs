@@ -54,14 +54,13 @@ async fn setup() -> Result<RunContext, String> {
     let client = cluster.client().await.map_err(|e| e.to_string())?;
     let resolver = Arc::new(Resolver::new(client.clone()));
     let hub = Arc::new(WatchHub::new(client.clone()));
-    let admin = OpEnv {
-        client: client.clone(),
-        resolver: resolver.clone(),
-        hub: hub.clone(),
-        namespace: "default".into(),
-        kubeconfig: cluster.kubeconfig_path().to_path_buf(),
-        created: Default::default(),
-    };
+    let admin = OpEnv::new(
+        client.clone(),
+        resolver.clone(),
+        hub.clone(),
+        "default",
+        cluster.kubeconfig_path(),
+    );
     kanon::engine::crds::install(
         &admin,
         &[repo().join("fixtures/crds")],

@@ -27,14 +27,13 @@ async fn context(values: Value, report_dir: Option<&Path>) -> (RunContext, tempf
     let client = cluster.client().await.unwrap();
     let resolver = Arc::new(Resolver::new(client.clone()));
     let hub = Arc::new(WatchHub::new(client.clone()));
-    let admin = OpEnv {
-        client: client.clone(),
-        resolver: resolver.clone(),
-        hub: hub.clone(),
-        namespace: "default".into(),
-        kubeconfig: cluster.kubeconfig_path().to_path_buf(),
-        created: Default::default(),
-    };
+    let admin = OpEnv::new(
+        client.clone(),
+        resolver.clone(),
+        hub.clone(),
+        "default",
+        cluster.kubeconfig_path(),
+    );
     kanon::engine::crds::install(
         &admin,
         &[repo().join("fixtures/engine/crd-widgets.yaml")],

@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
@@ -26,14 +26,13 @@ async fn env(ns: &str) -> OpEnv {
         .create(&PostParams::default(), &n)
         .await
         .unwrap();
-    OpEnv {
-        resolver: Arc::new(Resolver::new(client.clone())),
-        hub: Arc::new(WatchHub::new(client.clone())),
-        client,
-        namespace: ns.to_string(),
-        kubeconfig: cluster.kubeconfig_path().to_path_buf(),
-        created: Arc::new(Mutex::new(Vec::new())),
-    }
+    OpEnv::new(
+        client.clone(),
+        Arc::new(Resolver::new(client.clone())),
+        Arc::new(WatchHub::new(client.clone())),
+        ns,
+        cluster.kubeconfig_path(),
+    )
 }
 
 /// A tiny partial matcher standing in for assertion trees: every key of `expected`

@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Namespace;
 use kanon::cluster::LocalCluster;
@@ -24,14 +24,13 @@ async fn evidence_holds_objects_events_failure_and_logs_without_secrets() {
         .create(&PostParams::default(), &n)
         .await
         .unwrap();
-    let env = OpEnv {
-        resolver: Arc::new(Resolver::new(client.clone())),
-        hub: Arc::new(WatchHub::new(client.clone())),
-        client,
-        namespace: ns.into(),
-        kubeconfig: cluster.kubeconfig_path().to_path_buf(),
-        created: Arc::new(Mutex::new(Vec::new())),
-    };
+    let env = OpEnv::new(
+        client.clone(),
+        Arc::new(Resolver::new(client.clone())),
+        Arc::new(WatchHub::new(client.clone())),
+        ns,
+        cluster.kubeconfig_path(),
+    );
     let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds"},
         "stringData": {"password": "s3cr3t-value"}});
     apply(&env, secret, WriteOptions::default()).await.unwrap();

@@ -18,16 +18,22 @@ use kanon::scenario::parse_duration;
 
 use super::{AssertArgs, LintArgs, NewArgs, TestArgs};
 
+/// The suite file a command reads: the one named by `--suite`, else `kanon.yaml` in the
+/// current folder when no scenario paths are given and it exists.
+fn suite_path(explicit: Option<&PathBuf>, paths: &[PathBuf]) -> Option<PathBuf> {
+    explicit.cloned().or_else(|| {
+        let p = PathBuf::from(SUITE_FILE);
+        (paths.is_empty() && p.is_file()).then_some(p)
+    })
+}
+
 fn input_error(e: impl std::fmt::Display) -> anyhow::Result<ExitCode> {
     eprintln!("{e}");
     Ok(ExitCode::from(2))
 }
 
 pub async fn test(a: TestArgs) -> anyhow::Result<ExitCode> {
-    let suite_path = a.suite.clone().or_else(|| {
-        let p = PathBuf::from(SUITE_FILE);
-        (a.paths.is_empty() && p.is_file()).then_some(p)
-    });
+    let suite_path = suite_path(a.suite.as_ref(), &a.paths);
     let suite = match &suite_path {
         Some(p) => match Suite::load(p) {
             Ok(s) => Some(s),
@@ -219,10 +225,7 @@ pub fn lint(a: LintArgs) -> anyhow::Result<ExitCode> {
     use kanon::report::conformance::Catalogue;
     use kanon::scenario::lint::{self, LintOptions};
 
-    let suite_path = a.suite.clone().or_else(|| {
-        let p = PathBuf::from(SUITE_FILE);
-        (a.paths.is_empty() && p.is_file()).then_some(p)
-    });
+    let suite_path = suite_path(a.suite.as_ref(), &a.paths);
     let suite = match &suite_path {
         Some(p) => match Suite::load(p) {
             Ok(s) => Some(s),

@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kanon::cluster::LocalCluster;
-use kanon::k8s::{Resolver, WatchHub};
 use kanon::ops::apply::{WriteOptions, apply};
 use kanon::ops::{OpEnv, assert as assertion};
 use serde_json::{Value, json};
@@ -49,13 +48,7 @@ async fn main() -> anyhow::Result<()> {
     let cluster = LocalCluster::start().await?;
     let client = cluster.client().await?;
     let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "bench"}});
-    let env = OpEnv::new(
-        client.clone(),
-        Arc::new(Resolver::new(client.clone())),
-        Arc::new(WatchHub::new(client.clone())),
-        "bench",
-        cluster.kubeconfig_path(),
-    );
+    let env = OpEnv::connect(client.clone(), "bench", cluster.kubeconfig_path());
     apply(&env, ns, WriteOptions::default()).await?;
     let cm = |state: &str| {
         json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "target"},

@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use kanon::assert::{self as trees, Tree};
 use kanon::engine::operator::Readiness;
@@ -12,7 +11,6 @@ use kanon::engine::run::{RunError, RunOptions, run};
 use kanon::engine::schedule::Policy;
 use kanon::engine::suite::{DEFAULT_READY_TIMEOUT, OperatorCommand, SUITE_FILE, Suite};
 use kanon::expr::Bindings;
-use kanon::k8s::{Resolver, WatchHub};
 use kanon::ops::{OpEnv, assert as assert_op};
 use kanon::scenario::parse_duration;
 
@@ -169,10 +167,8 @@ pub async fn assert(a: AssertArgs) -> anyhow::Result<ExitCode> {
         kanon::cluster::ExistingCluster::connect(a.kubeconfig.as_deref(), a.context.as_deref())
             .await?;
     let client = cluster.client().await?;
-    let env = OpEnv::new(
+    let env = OpEnv::connect(
         client.clone(),
-        Arc::new(Resolver::new(client.clone())),
-        Arc::new(WatchHub::new(client)),
         a.namespace.clone(),
         cluster.kubeconfig_path(),
     );

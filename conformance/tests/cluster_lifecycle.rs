@@ -91,7 +91,6 @@ async fn objects_and_clients_survive_an_api_server_restart() {
 #[tokio::test]
 async fn after_a_controller_manager_restart_new_crd_kinds_are_garbage_collected() {
     use kanon::engine::crds;
-    use kanon::k8s::{Resolver, WatchHub};
     use kanon::ops::OpEnv;
     use kube::api::{DeleteParams, DynamicObject};
     use kube::core::{ApiResource, GroupVersionKind};
@@ -100,13 +99,7 @@ async fn after_a_controller_manager_restart_new_crd_kinds_are_garbage_collected(
     let _serial = SERIAL.lock().await;
     let cluster = LocalCluster::start().await.expect("cluster starts");
     let client = cluster.client().await.unwrap();
-    let env = OpEnv::new(
-        client.clone(),
-        Arc::new(Resolver::new(client.clone())),
-        Arc::new(WatchHub::new(client.clone())),
-        "default",
-        cluster.kubeconfig_path(),
-    );
+    let env = OpEnv::connect(client.clone(), "default", cluster.kubeconfig_path());
     let crd = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/engine/crd-widgets.yaml");
     crds::install(&env, &[crd], Duration::from_secs(30))
         .await

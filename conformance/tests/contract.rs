@@ -18,7 +18,6 @@ use std::time::Duration;
 use kanon::cluster::LocalCluster;
 use kanon::engine::lookup::KubeLookup;
 use kanon::engine::runner::{RunContext, run_scenario};
-use kanon::k8s::{Resolver, WatchHub};
 use kanon::ops::OpEnv;
 use kanon::report::console::{Console, Verbosity};
 use kanon::report::model::Status;
@@ -52,15 +51,8 @@ fn context() -> Result<&'static RunContext, String> {
 async fn setup() -> Result<RunContext, String> {
     let cluster = LocalCluster::shared().await.map_err(|e| e.to_string())?;
     let client = cluster.client().await.map_err(|e| e.to_string())?;
-    let resolver = Arc::new(Resolver::new(client.clone()));
-    let hub = Arc::new(WatchHub::new(client.clone()));
-    let admin = OpEnv::new(
-        client.clone(),
-        resolver.clone(),
-        hub.clone(),
-        "default",
-        cluster.kubeconfig_path(),
-    );
+    let admin = OpEnv::connect(client.clone(), "default", cluster.kubeconfig_path());
+    let (resolver, hub) = (admin.resolver.clone(), admin.hub.clone());
     kanon::engine::crds::install(
         &admin,
         &[repo().join("fixtures/crds")],

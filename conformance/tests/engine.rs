@@ -11,7 +11,6 @@ use std::time::Duration;
 use kanon::cluster::LocalCluster;
 use kanon::engine::lookup::KubeLookup;
 use kanon::engine::runner::{RunContext, run_scenario};
-use kanon::k8s::{Resolver, WatchHub};
 use kanon::ops::OpEnv;
 use kanon::report::ReportDir;
 use kanon::report::console::{Console, Verbosity};
@@ -25,15 +24,8 @@ fn repo() -> PathBuf {
 async fn context(values: Value, report_dir: Option<&Path>) -> (RunContext, tempfile::TempDir) {
     let cluster = LocalCluster::shared().await.unwrap();
     let client = cluster.client().await.unwrap();
-    let resolver = Arc::new(Resolver::new(client.clone()));
-    let hub = Arc::new(WatchHub::new(client.clone()));
-    let admin = OpEnv::new(
-        client.clone(),
-        resolver.clone(),
-        hub.clone(),
-        "default",
-        cluster.kubeconfig_path(),
-    );
+    let admin = OpEnv::connect(client.clone(), "default", cluster.kubeconfig_path());
+    let (resolver, hub) = (admin.resolver.clone(), admin.hub.clone());
     kanon::engine::crds::install(
         &admin,
         &[repo().join("fixtures/engine/crd-widgets.yaml")],

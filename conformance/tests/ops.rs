@@ -2,13 +2,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kanon::cluster::LocalCluster;
 use kanon::k8s::selector::LabelSelector;
-use kanon::k8s::{Resolver, WatchHub};
 use kanon::ops::apply::{self, ApplyMode, WriteOptions};
 use kanon::ops::command::{ProcessSpec, run};
 use kanon::ops::delete::{DeleteSpec, delete};
@@ -26,13 +24,7 @@ async fn env(ns: &str) -> OpEnv {
         .create(&PostParams::default(), &n)
         .await
         .unwrap();
-    OpEnv::new(
-        client.clone(),
-        Arc::new(Resolver::new(client.clone())),
-        Arc::new(WatchHub::new(client.clone())),
-        ns,
-        cluster.kubeconfig_path(),
-    )
+    OpEnv::connect(client.clone(), ns, cluster.kubeconfig_path())
 }
 
 /// A tiny partial matcher standing in for assertion trees: every key of `expected`

@@ -2,11 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
-
 use k8s_openapi::api::core::v1::Namespace;
 use kanon::cluster::LocalCluster;
-use kanon::k8s::{Resolver, WatchHub};
 use kanon::ops::apply::{WriteOptions, apply};
 use kanon::ops::{ObjectRef, OpEnv};
 use kanon::report::evidence::{EvidenceInput, collect};
@@ -24,13 +21,7 @@ async fn evidence_holds_objects_events_failure_and_logs_without_secrets() {
         .create(&PostParams::default(), &n)
         .await
         .unwrap();
-    let env = OpEnv::new(
-        client.clone(),
-        Arc::new(Resolver::new(client.clone())),
-        Arc::new(WatchHub::new(client.clone())),
-        ns,
-        cluster.kubeconfig_path(),
-    );
+    let env = OpEnv::connect(client.clone(), ns, cluster.kubeconfig_path());
     let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds"},
         "stringData": {"password": "s3cr3t-value"}});
     apply(&env, secret, WriteOptions::default()).await.unwrap();

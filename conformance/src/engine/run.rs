@@ -17,7 +17,6 @@ use super::suite::OperatorCommand;
 use crate::cluster::{Cluster, ClusterKind, LocalOptions};
 use crate::faults::{ApiServerControl, Capabilities, FaultError, FaultProxy};
 use crate::k8s::selector::LabelSelector;
-use crate::k8s::{Resolver, WatchHub};
 use crate::ops::OpEnv;
 use crate::report::ReportDir;
 use crate::report::conformance::Catalogue;
@@ -238,15 +237,8 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
         .prefix("kanon-run-")
         .tempdir()
         .map_err(|e| RunError::Setup(format!("temp dir: {e}")))?;
-    let resolver = Arc::new(Resolver::new(client.clone()));
-    let hub = Arc::new(WatchHub::new(client.clone()));
-    let admin = OpEnv::new(
-        client.clone(),
-        resolver.clone(),
-        hub.clone(),
-        "default",
-        cluster.kubeconfig_path(),
-    );
+    let admin = OpEnv::connect(client.clone(), "default", cluster.kubeconfig_path());
+    let (resolver, hub) = (admin.resolver.clone(), admin.hub.clone());
     if !opts.crds.is_empty() {
         let names = super::crds::install(&admin, &opts.crds, std::time::Duration::from_secs(60))
             .await

@@ -189,6 +189,18 @@ impl OpEnv {
         }
     }
 
+    /// [`OpEnv::new`] with a resolver and a watch hub of its own for `client`; share them
+    /// (`env.resolver`, `env.hub`) with whatever else talks to the same cluster.
+    pub fn connect(
+        client: kube::Client,
+        namespace: impl Into<String>,
+        kubeconfig: impl Into<PathBuf>,
+    ) -> Self {
+        let resolver = Arc::new(Resolver::new(client.clone()));
+        let hub = Arc::new(WatchHub::new(client.clone()));
+        Self::new(client, resolver, hub, namespace, kubeconfig)
+    }
+
     /// Resolves `obj`'s kind and namespace (the scenario's namespace when the kind is
     /// namespaced and the object names none; none for cluster-scoped kinds).
     pub async fn target(&self, obj: &Value) -> Result<Target, OpError> {

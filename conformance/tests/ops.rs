@@ -533,3 +533,40 @@ spec:
         .unwrap();
     assert!(nss.get_opt(&name).await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn update_survives_a_writer_in_between() {
+    let env = env("ops-update-race").await;
+    apply::create(
+        &env,
+        cm("raced", json!({"n": "0"})),
+        WriteOptions::default(),
+    )
+    .await
+    .unwrap();
+    // Another writer (as a controller would) changes the object every 50 ms, so the
+    // resourceVersion `update` reads is often stale by the time it writes.
+    let cms: Api<ConfigMap> = Api::namespaced(env.client.clone(), "ops-update-race");
+    let writer = tokio::spawn(async move {
+        for i in 0u64.. {
+            let _ = cms
+                .patch(
+                    "raced",
+                    &kube::api::PatchParams::default(),
+                    &kube::api::Patch::Merge(
+                        json!({"metadata": {"labels": {"tick": i.to_string()}}}),
+                    ),
+                )
+                .await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    for i in 1..=40 {
+        let n = i.to_string();
+        let updated = apply::update(&env, cm("raced", json!({"n": n})), WriteOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("update {i}: {e}"));
+        assert_eq!(updated["data"]["n"], json!(n));
+    }
+    writer.abort();
+}

@@ -98,8 +98,12 @@ pub async fn create(env: &OpEnv, obj: Value, opts: WriteOptions) -> Result<Value
     Ok(to_value(&stored))
 }
 
+/// How often `update` re-reads the live resourceVersion after a conflict on it.
+const UPDATE_CONFLICT_ATTEMPTS: u32 = 5;
+
 /// Replaces an existing object with `obj` (taking the live resourceVersion unless `obj`
-/// names one, so a stale one is a conflict).
+/// names one, so a stale one is a conflict; a conflict on the live one, from a writer in
+/// between, is retried with a fresh read).
 pub async fn update(env: &OpEnv, obj: Value, opts: WriteOptions) -> Result<Value, OpError> {
     let target = env.target(&obj).await?;
     let r = target.object_ref()?;
@@ -110,22 +114,33 @@ pub async fn update(env: &OpEnv, obj: Value, opts: WriteOptions) -> Result<Value
         object: r.to_string(),
         source,
     };
-    if obj.pointer("/metadata/resourceVersion").is_none() {
-        let live = api.get(&r.name).await.map_err(api_err)?;
-        if let (Some(rv), Some(meta)) = (
-            live.metadata.resource_version,
-            obj.get_mut("metadata").and_then(Value::as_object_mut),
-        ) {
-            meta.insert("resourceVersion".into(), Value::String(rv));
-        }
-    }
     let pp = PostParams {
         dry_run: opts.dry_run,
         field_manager: Some(FIELD_MANAGER.into()),
     };
-    let stored = api
-        .replace(&r.name, &pp, &to_dynamic(&obj)?)
-        .await
-        .map_err(api_err)?;
+    // A resourceVersion the scenario gives is its own precondition: a conflict on it is
+    // the answer. One kanon reads from the live object only says "the current one", so a
+    // conflict there (a controller wrote in between) is answered with a fresh read.
+    let pinned = obj.pointer("/metadata/resourceVersion").is_some();
+    let mut attempt = 1;
+    let stored = loop {
+        if !pinned {
+            let live = api.get(&r.name).await.map_err(api_err)?;
+            if let (Some(rv), Some(meta)) = (
+                live.metadata.resource_version,
+                obj.get_mut("metadata").and_then(Value::as_object_mut),
+            ) {
+                meta.insert("resourceVersion".into(), Value::String(rv));
+            }
+        }
+        match api.replace(&r.name, &pp, &to_dynamic(&obj)?).await {
+            Err(kube::Error::Api(e))
+                if e.code == 409 && !pinned && attempt < UPDATE_CONFLICT_ATTEMPTS =>
+            {
+                attempt += 1;
+            }
+            result => break result.map_err(api_err)?,
+        }
+    };
     Ok(to_value(&stored))
 }

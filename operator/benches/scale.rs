@@ -233,6 +233,64 @@ fn reconcile_count(metrics: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// The API server's request counters by (verb, resource, subresource).
+async fn apiserver_requests(client: &Client) -> std::collections::BTreeMap<String, f64> {
+    let request = http::Request::get("/metrics")
+        .body(Vec::new())
+        .expect("request");
+    let text = client.request_text(request).await.unwrap_or_default();
+    let mut counts = std::collections::BTreeMap::new();
+    for line in text
+        .lines()
+        .filter(|l| l.starts_with("apiserver_request_total{"))
+    {
+        let label = |name: &str| {
+            line.split(&format!("{name}=\""))
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .unwrap_or("")
+                .to_string()
+        };
+        let Some(value) = line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()) else {
+            continue;
+        };
+        let key = format!(
+            "{} {}{}",
+            label("verb"),
+            label("resource"),
+            match label("subresource").as_str() {
+                "" => String::new(),
+                sub => format!("/{sub}"),
+            }
+        );
+        *counts.entry(key).or_insert(0.0) += value;
+    }
+    counts
+}
+
+/// Print the API requests made between two counter snapshots, busiest first.
+fn print_requests(
+    what: &str,
+    before: &std::collections::BTreeMap<String, f64>,
+    after: &std::collections::BTreeMap<String, f64>,
+    elapsed: Duration,
+) {
+    let mut delta: Vec<(&String, f64)> = after
+        .iter()
+        .map(|(k, v)| (k, v - before.get(k).copied().unwrap_or(0.0)))
+        .filter(|(k, v)| *v >= 1.0 && !k.starts_with("WATCH"))
+        .collect();
+    delta.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let total: f64 = delta.iter().map(|(_, v)| v).sum();
+    println!(
+        "API requests during {what}: {total:.0} ({:.0}/s)",
+        total / elapsed.as_secs_f64()
+    );
+    for (key, count) in delta.iter().take(12) {
+        println!("  {count:>7.0}  {key}");
+    }
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -334,6 +392,7 @@ async fn bench() {
     let mut deployment_cache = cache(deployments);
     let mut server_cache = cache(server_api);
     let port = free_port();
+    let requests_cold = apiserver_requests(&client).await;
     let start = Instant::now();
     let operator = OperatorProcess::start(&binary, cluster.kubeconfig_path(), port);
     let all_deployed = deployment_cache
@@ -357,6 +416,31 @@ async fn bench() {
         all_deployed.as_secs_f64(),
         all_reconciled.as_secs_f64()
     );
+    print_requests(
+        "the cold start",
+        &requests_cold,
+        &apiserver_requests(&client).await,
+        all_reconciled,
+    );
+
+    // Steady state before the edit: the rollouts of the cold start finish (the Deployment
+    // controller works through 1,000 Deployments at its own client rate limit), so the
+    // edit cascade is measured on its own rather than mixed with Pending -> Ready updates.
+    let steady = server_cache
+        .until(start, "all servers Ready", |ss| {
+            ss.len() == servers
+                && ss.iter().all(|s| {
+                    s.status
+                        .as_ref()
+                        .and_then(|st| st.phase)
+                        .is_some_and(|p| p == mcp_operator::api::Phase::Ready)
+                })
+        })
+        .await;
+    println!(
+        "steady state (every server Ready) {:.1}s after the operator started",
+        steady.as_secs_f64()
+    );
 
     // Edit: one spec change of the shared config must reach every Deployment. Each
     // Deployment's checksum differs (the runconfig names its server), so each is compared
@@ -370,6 +454,7 @@ async fn bench() {
     assert_eq!(before.len(), servers, "every Deployment has a checksum");
     let metrics_before = operator.metrics().await;
     let reconciles_before = reconcile_count(&metrics_before);
+    let requests_edit = apiserver_requests(&client).await;
     let start = Instant::now();
     configs
         .patch(
@@ -391,6 +476,12 @@ async fn bench() {
     println!(
         "config edit to all {servers} Deployments rolled: {:.2}s",
         rolled.as_secs_f64()
+    );
+    print_requests(
+        "the edit cascade",
+        &requests_edit,
+        &apiserver_requests(&client).await,
+        rolled,
     );
 
     let metrics = operator.metrics().await;

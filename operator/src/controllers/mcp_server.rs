@@ -27,7 +27,7 @@ use serde_json::json;
 use tracing::{Instrument, info, info_span};
 
 use super::config::{CONDITION_VALID, SharedConfig};
-use super::{ErrorBackoff, MANAGER, apply_if_changed, wait_ready, watch};
+use super::{AppliedChild, ErrorBackoff, LastWrites, MANAGER, apply_if_changed, wait_ready, watch};
 use crate::api::{
     ConfigStatus, MCPServer, MCPServerStatus, MCPTelemetryConfig, MCPWebhookConfig, Phase,
 };
@@ -79,6 +79,12 @@ struct Context {
     recorder: Recorder,
     metrics: Arc<Metrics>,
     backoff: ErrorBackoff,
+    /// The last child writes and status writes, so a reconcile that runs before the
+    /// caches show them does not repeat them.
+    written_deployments: LastWrites<AppliedChild<Deployment>>,
+    written_services: LastWrites<AppliedChild<Service>>,
+    written_configmaps: LastWrites<AppliedChild<ConfigMap>>,
+    written_statuses: LastWrites<MCPServerStatus>,
     /// UIDs of servers warned about inline telemetry by this process. The persistent record
     /// is the `DeprecatedField` condition; this covers the moment between writing it and
     /// the cache showing it.
@@ -205,6 +211,10 @@ pub async fn run(
         recorder,
         metrics,
         backoff: ErrorBackoff::default(),
+        written_deployments: LastWrites::default(),
+        written_services: LastWrites::default(),
+        written_configmaps: LastWrites::default(),
+        written_statuses: LastWrites::default(),
         warned: Mutex::default(),
     });
     controller
@@ -528,7 +538,13 @@ async fn apply(server: &MCPServer, namespace: &str, name: &str, ctx: &Context) -
             .and_then(|c| c.status().and_then(|s| s.config_hash.clone())),
         url: Some(resources::proxy_url(name, namespace, spec.proxy_port)),
     };
-    if status != previous {
+    let status_key = server.uid().unwrap_or_default();
+    let cached_version = server.meta().resource_version.clone();
+    let just_written = ctx
+        .written_statuses
+        .pending(&status_key, cached_version.as_deref())
+        .is_some_and(|written| written == status);
+    if status != previous && !just_written {
         let patch = json!({
             "apiVersion": MCPServer::api_version(&()),
             "kind": MCPServer::kind(&()),
@@ -541,6 +557,8 @@ async fn apply(server: &MCPServer, namespace: &str, name: &str, ctx: &Context) -
                 &Patch::Apply(&patch),
             )
             .await?;
+        ctx.written_statuses
+            .record(status_key, cached_version, status);
         info!(phase = phase.as_str(), "status updated");
     }
 
@@ -573,9 +591,21 @@ async fn apply_children(
         Api::namespaced(ctx.client.clone(), namespace),
         Api::namespaced(ctx.client.clone(), namespace),
     );
-    apply_if_changed(&configmaps, &ctx.configmaps, &configmap).await?;
-    apply_if_changed(&services, &ctx.services, &service).await?;
-    let deployment = apply_if_changed(&deployments, &ctx.deployments, &deployment).await?;
+    apply_if_changed(
+        &configmaps,
+        &ctx.configmaps,
+        &ctx.written_configmaps,
+        &configmap,
+    )
+    .await?;
+    apply_if_changed(&services, &ctx.services, &ctx.written_services, &service).await?;
+    let deployment = apply_if_changed(
+        &deployments,
+        &ctx.deployments,
+        &ctx.written_deployments,
+        &deployment,
+    )
+    .await?;
     Ok(deployment)
 }
 

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
@@ -126,11 +126,82 @@ fn is_empty(value: &Value) -> bool {
     }
 }
 
+/// The operator's last write to each object, with the resourceVersion the watch cache
+/// showed just before it. A reconcile that runs before the cache has caught up with that
+/// write (often: the write's own watch event of another kind triggers it) sees the same
+/// resourceVersion, and compares with what was written instead of sending the same write
+/// again. Entries are trusted for [`Self::TTL`] only; a cache is never that far behind.
+pub(crate) struct LastWrites<T> {
+    entries: Mutex<HashMap<String, LastWrite<T>>>,
+}
+
+struct LastWrite<T> {
+    cached_version: Option<String>,
+    at: Instant,
+    written: T,
+}
+
+impl<T> Default for LastWrites<T> {
+    fn default() -> Self {
+        LastWrites {
+            entries: Mutex::default(),
+        }
+    }
+}
+
+impl<T: Clone> LastWrites<T> {
+    const TTL: Duration = Duration::from_secs(60);
+    /// Entry count above which expired entries are dropped on the next record.
+    const PRUNE_ABOVE: usize = 256;
+
+    /// What was last written to `key`, if the cache still shows the resourceVersion it had
+    /// before that write (the cache has not caught up yet).
+    pub(crate) fn pending(&self, key: &str, cached_version: Option<&str>) -> Option<T> {
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries
+            .get(key)
+            .filter(|e| e.cached_version.as_deref() == cached_version)
+            .filter(|e| e.at.elapsed() < Self::TTL)
+            .map(|e| e.written.clone())
+    }
+
+    /// Remember a write to `key` made when the cache showed `cached_version`.
+    pub(crate) fn record(&self, key: String, cached_version: Option<String>, written: T) {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if entries.len() > Self::PRUNE_ABOVE {
+            entries.retain(|_, e| e.at.elapsed() < Self::TTL);
+        }
+        entries.insert(
+            key,
+            LastWrite {
+                cached_version,
+                at: Instant::now(),
+                written,
+            },
+        );
+    }
+}
+
+/// A child write the operator made: a hash of the desired object as sent, and the object
+/// the API server returned when the write created it (without managed fields; when the
+/// object existed, the cached copy stands in until the cache catches up).
+pub(crate) type AppliedChild<K> = (u64, Option<Arc<K>>);
+
+fn value_hash(value: &Value) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    value.to_string().hash(&mut hasher);
+    hasher.finish()
+}
+
 /// Server-side apply `desired` unless the cached object already has everything it says
-/// (REC-1: no write when nothing changed). Returns the object as it now is.
+/// (REC-1: no write when nothing changed), or the same write was just made and the cache
+/// has not caught up with it yet. Returns the object as it now is (as far as its status
+/// goes: an apply does not change the status).
 pub(crate) async fn apply_if_changed<K>(
     api: &Api<K>,
     cache: &Store<K>,
+    last_writes: &LastWrites<AppliedChild<K>>,
     desired: &K,
 ) -> Result<Arc<K>>
 where
@@ -141,23 +212,38 @@ where
         .name
         .clone()
         .ok_or(Error::MissingField("metadata.name"))?;
-    let key = ObjectRef::<K>::new(&name).within(desired.namespace().as_deref().unwrap_or_default());
-    if let Some(current) = cache.get(&key)
-        && is_subset(
-            &serde_json::to_value(desired)?,
-            &serde_json::to_value(current.as_ref())?,
-        )
+    let namespace = desired.namespace().unwrap_or_default();
+    let key = ObjectRef::<K>::new(&name).within(&namespace);
+    let desired_value = serde_json::to_value(desired)?;
+    let current = cache.get(&key);
+    if let Some(current) = &current
+        && is_subset(&desired_value, &serde_json::to_value(current.as_ref())?)
     {
-        return Ok(current);
+        return Ok(current.clone());
     }
-    let applied = api
+    let cached_version = current
+        .as_ref()
+        .and_then(|c| c.meta().resource_version.clone());
+    let memo_key = format!("{namespace}/{name}");
+    let desired_hash = value_hash(&desired_value);
+    if let Some((written, created)) = last_writes.pending(&memo_key, cached_version.as_deref())
+        && written == desired_hash
+        && let Some(object) = created.or_else(|| current.clone())
+    {
+        return Ok(object);
+    }
+    let mut applied = api
         .patch(
             &name,
             &PatchParams::apply(MANAGER).force(),
             &Patch::Apply(desired),
         )
         .await?;
-    Ok(Arc::new(applied))
+    applied.meta_mut().managed_fields = None;
+    let applied = Arc::new(applied);
+    let created = current.is_none().then(|| applied.clone());
+    last_writes.record(memo_key, cached_version, (desired_hash, created));
+    Ok(applied)
 }
 
 #[cfg(test)]
@@ -177,6 +263,21 @@ mod tests {
     #[case(json!({"labels": {"a": "b"}}), json!({"labels": {"a": "b", "c": "d"}}), true)]
     fn subset(#[case] desired: Value, #[case] actual: Value, #[case] expected: bool) {
         assert_eq!(is_subset(&desired, &actual), expected);
+    }
+
+    #[test]
+    fn a_last_write_counts_only_while_the_cache_shows_the_version_before_it() {
+        let writes = LastWrites::<u32>::default();
+        assert_eq!(writes.pending("a", Some("1")), None);
+        writes.record("a".into(), Some("1".into()), 7);
+        assert_eq!(writes.pending("a", Some("1")), Some(7));
+        // The cache caught up (or someone else wrote): compare with the cache again.
+        assert_eq!(writes.pending("a", Some("2")), None);
+        assert_eq!(writes.pending("b", Some("1")), None);
+        // Created by the write: the cache showed nothing before it.
+        writes.record("c".into(), None, 9);
+        assert_eq!(writes.pending("c", None), Some(9));
+        assert_eq!(writes.pending("c", Some("5")), None);
     }
 
     #[test]

@@ -270,6 +270,17 @@ pub fn eval_str(source: &str, data: &Value, bindings: &Bindings) -> Result<Value
     evaluate(&compile(source)?, data, bindings)
 }
 
+/// [`eval_str`] for the inside of an `(expr)` whose language is its `jp;` / `cel;`
+/// prefix, or `default` without one.
+pub fn eval_prefixed(
+    inner: &str,
+    default: Compiler,
+    data: &Value,
+    bindings: &Bindings,
+) -> Result<Value, ExprError> {
+    evaluate(&compile_prefixed(inner, default)?, data, bindings)
+}
+
 fn char_offset(s: &str, byte_offset: usize) -> usize {
     s.char_indices()
         .take_while(|(i, _)| *i < byte_offset)

@@ -62,12 +62,18 @@ pub fn bind_all(list: &[Binding], scope: &Bindings) -> Result<Bindings, Failure>
     Ok(out)
 }
 
-/// The resource a manifest describes, templated unless `template` is false.
-pub fn render(m: &Manifest, bindings: &Bindings, template: bool) -> Result<Value, Failure> {
+/// The resource a manifest describes, templated (unprefixed `(expr)`s in `compiler`)
+/// unless `template` is false.
+pub fn render(
+    m: &Manifest,
+    bindings: &Bindings,
+    template: bool,
+    compiler: Compiler,
+) -> Result<Value, Failure> {
     if !template {
         return Ok(m.to_json());
     }
-    value_of(&m.node, &Value::Null, bindings)
+    value_with(&m.node, compiler, &Value::Null, bindings)
         .map_err(|f| failure(format!("{}: templating: {}", m.location(), f.message)))
 }
 
@@ -91,9 +97,15 @@ pub fn bind_outputs(
     Ok(out)
 }
 
-/// Checks `actual` against the tree in `node`, as a report failure on mismatch.
-pub fn check(node: &Node, actual: &Value, bindings: &Bindings) -> Result<Bindings, Failure> {
-    let t = tree(node)?;
+/// Checks `actual` against the tree in `node` (unprefixed `(expr)`s in `compiler`), as a
+/// report failure on mismatch.
+pub fn check(
+    node: &Node,
+    compiler: Compiler,
+    actual: &Value,
+    bindings: &Bindings,
+) -> Result<Bindings, Failure> {
+    let t = tree_with(node, compiler)?;
     match assert::check(&t, actual, bindings) {
         Ok(outcome) => Ok(outcome.bind(bindings)),
         Err(m) => Err(mismatch_failure("check failed", &m)),

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use super::eval::{self, failure};
 use super::runner::{ScenarioCx, source};
 use crate::assert::{self, Tree};
-use crate::expr::Bindings;
+use crate::expr::{Bindings, Compiler};
 use crate::k8s::selector::LabelSelector;
 use crate::mocks::recorder::Recorder;
 use crate::ops::apply::{self, ApplyMode, WriteOptions};
@@ -94,7 +94,11 @@ pub(crate) async fn run_operation(
     let result = if capped && timeout.is_zero() {
         Err((None, failure("the scenario's timeout has passed")))
     } else {
-        dispatch(cx, step, &op.operation, &scope, timeout).await
+        let site = Site {
+            step,
+            compiler: op.compiler,
+        };
+        dispatch(cx, site, &op.operation, &scope, timeout).await
     };
     let (status, object, failure, output, bindings) = match result {
         Ok(d) => (Status::Passed, d.object, None, d.output, d.bindings),
@@ -123,15 +127,23 @@ pub(crate) async fn run_operation(
 
 type OpResult = Result<Done, (Option<String>, Failure)>;
 
+/// Where an operation sits: its step, and the language of its unprefixed `(expr)`s.
+#[derive(Clone, Copy)]
+struct Site<'a> {
+    step: &'a Step,
+    compiler: Compiler,
+}
+
 async fn dispatch(
     cx: &ScenarioCx<'_>,
-    step: &Step,
+    site: Site<'_>,
     op: &Operation,
     scope: &Bindings,
     timeout: Duration,
 ) -> OpResult {
     // The cluster the operation runs against: its own, its step's or its scenario's
     // (innermost wins); `x_k8s_*` functions follow it.
+    let (step, compiler) = (site.step, site.compiler);
     let selected = selected_cluster(
         op.cluster(),
         step.cluster.as_deref(),
@@ -145,24 +157,28 @@ async fn dispatch(
     };
     let scope = &scope.with_cluster(lookup);
     match op {
-        Operation::Apply(r) => resource_op(cx, env, step, "apply", r, scope, timeout).await,
-        Operation::Create(r) => resource_op(cx, env, step, "create", r, scope, timeout).await,
-        Operation::Update(r) => resource_op(cx, env, step, "update", r, scope, timeout).await,
-        Operation::Patch(r) => resource_op(cx, env, step, "patch", r, scope, timeout).await,
-        Operation::Assert(c) => check_op(cx, env, c, scope, timeout, CheckKind::Assert).await,
-        Operation::Error(c) => check_op(cx, env, c, scope, timeout, CheckKind::Error).await,
+        Operation::Apply(r) => resource_op(cx, env, site, "apply", r, scope, timeout).await,
+        Operation::Create(r) => resource_op(cx, env, site, "create", r, scope, timeout).await,
+        Operation::Update(r) => resource_op(cx, env, site, "update", r, scope, timeout).await,
+        Operation::Patch(r) => resource_op(cx, env, site, "patch", r, scope, timeout).await,
+        Operation::Assert(c) => {
+            check_op(cx, env, c, (scope, compiler), timeout, CheckKind::Assert).await
+        }
+        Operation::Error(c) => {
+            check_op(cx, env, c, (scope, compiler), timeout, CheckKind::Error).await
+        }
         Operation::Consistently(c) => {
             check_op(
                 cx,
                 env,
                 &c.check,
-                scope,
+                (scope, compiler),
                 timeout,
                 CheckKind::Consistently(c.duration),
             )
             .await
         }
-        Operation::Delete(d) => delete(cx, env, step, d, scope, timeout).await,
+        Operation::Delete(d) => delete(cx, env, site, d, scope, timeout).await,
         Operation::Wait(w) => wait(env, w, timeout).await,
         Operation::Sleep(s) => {
             if s.duration > timeout {
@@ -173,8 +189,8 @@ async fn dispatch(
             Ok(Done::object(None))
         }
         Operation::Disrupt(d) => disrupt(cx, d, timeout).await,
-        Operation::Command(c) => command(cx, env, c, scope, timeout).await,
-        Operation::Script(s) => script(cx, env, s, scope, timeout).await,
+        Operation::Command(c) => command(cx, env, c, (scope, compiler), timeout).await,
+        Operation::Script(s) => script(cx, env, s, (scope, compiler), timeout).await,
         Operation::Get(g) => diag(env, &g.object, timeout, DiagKind::Get).await,
         Operation::Describe(d) => diag(env, &d.object, timeout, DiagKind::Describe).await,
         Operation::Events(e) => diag(env, &e.object, timeout, DiagKind::Events).await,
@@ -264,7 +280,7 @@ fn expectations(
     expect: &[Expectation],
     outcome: &Value,
     error: Option<&str>,
-    scope: &Bindings,
+    (scope, compiler): (&Bindings, Compiler),
 ) -> Result<(), Failure> {
     if expect.is_empty() {
         return match error {
@@ -281,12 +297,12 @@ fn expectations(
     let mut applied = false;
     for e in expect {
         if let Some(m) = &e.match_
-            && eval::check(m, outcome, &b).is_err()
+            && eval::check(m, compiler, outcome, &b).is_err()
         {
             continue;
         }
         applied = true;
-        eval::check(&e.check, outcome, &b).map_err(|mut f| {
+        eval::check(&e.check, compiler, outcome, &b).map_err(|mut f| {
             f.message = format!(
                 "{}: expectation failed{}",
                 e.location,
@@ -316,14 +332,14 @@ fn op_error_text(e: &OpError) -> String {
 async fn resource_op(
     cx: &ScenarioCx<'_>,
     env: &OpEnv,
-    step: &Step,
+    site: Site<'_>,
     action: &str,
     r: &ResourceOp,
     scope: &Bindings,
     timeout: Duration,
 ) -> OpResult {
     let b = eval::bind_all(&r.bindings, scope).map_err(|f| (None, f))?;
-    let template = template_on(cx, step, r.template);
+    let template = template_on(cx, site.step, r.template);
     let opts = WriteOptions {
         mode: if cx.flavor() == Flavor::Chainsaw {
             ApplyMode::Merge
@@ -335,7 +351,7 @@ async fn resource_op(
     let mut b_out = b.clone();
     let mut objects = Vec::new();
     for m in &r.resources {
-        let obj = eval::render(m, &b, template).map_err(|f| (None, f))?;
+        let obj = eval::render(m, &b, template, site.compiler).map_err(|f| (None, f))?;
         let object = describe(&obj);
         objects.extend(object.clone());
         let call = async {
@@ -360,7 +376,8 @@ async fn resource_op(
             Ok(stored) => (stored, None),
             Err(e) => (obj.clone(), Some(op_error_text(&e))),
         };
-        expectations(&r.expect, &outcome, error.as_deref(), &b).map_err(|f| (object.clone(), f))?;
+        expectations(&r.expect, &outcome, error.as_deref(), (&b, site.compiler))
+            .map_err(|f| (object.clone(), f))?;
         if error.is_none() {
             b_out = eval::bind_outputs(&r.outputs, &outcome, &b_out)
                 .map_err(|f| (object.clone(), f))?;
@@ -382,12 +399,12 @@ enum CheckKind {
 
 /// The tree's identity fields, evaluated when they are expressions, for picking
 /// candidates: `{apiVersion, kind, metadata: {name?, namespace?}}`.
-fn selection(tree_json: &Value, b: &Bindings) -> Result<Value, Failure> {
+fn selection(tree_json: &Value, b: &Bindings, compiler: Compiler) -> Result<Value, Failure> {
     let eval_field = |v: Option<&Value>| -> Result<Option<Value>, Failure> {
         match v {
             Some(Value::String(s)) if s.starts_with('(') && s.ends_with(')') => {
                 let inner = &s[1..s.len() - 1];
-                crate::expr::eval_str(inner, &Value::Null, b)
+                crate::expr::eval_prefixed(inner, compiler, &Value::Null, b)
                     .map(Some)
                     .map_err(|e| failure(format!("({inner}): {e}")))
             }
@@ -430,7 +447,7 @@ async fn check_op(
     cx: &ScenarioCx<'_>,
     env: &OpEnv,
     c: &CheckOp,
-    scope: &Bindings,
+    (scope, compiler): (&Bindings, Compiler),
     timeout: Duration,
     kind: CheckKind,
 ) -> OpResult {
@@ -438,7 +455,7 @@ async fn check_op(
     let mut b = local.clone();
     let mut objects = Vec::new();
     for m in &c.trees {
-        let t = eval::tree(&m.node).map_err(|f| (None, f))?;
+        let t = eval::tree_with(&m.node, compiler).map_err(|f| (None, f))?;
         if let Some(mock) = &c.mock {
             let rec = cx
                 .mocks
@@ -451,7 +468,7 @@ async fn check_op(
                 .map_err(|f| (Some(format!("mock {mock}")), f))?;
             continue;
         }
-        let sel = selection(&m.to_json(), &b).map_err(|f| (None, f))?;
+        let sel = selection(&m.to_json(), &b, compiler).map_err(|f| (None, f))?;
         let object = describe(&sel);
         objects.extend(object.clone());
         let kind_name = sel["kind"].as_str().unwrap_or("object").to_string();
@@ -593,11 +610,12 @@ async fn mock_check(
 async fn delete(
     cx: &ScenarioCx<'_>,
     env: &OpEnv,
-    step: &Step,
+    site: Site<'_>,
     d: &crate::scenario::DeleteOp,
     scope: &Bindings,
     timeout: Duration,
 ) -> OpResult {
+    let (step, compiler) = (site.step, site.compiler);
     let b = eval::bind_all(&d.bindings, scope).map_err(|f| (None, f))?;
     let propagation = d
         .propagation
@@ -607,7 +625,7 @@ async fn delete(
     let specs: Vec<DeleteSpec> = match &d.target {
         DeleteTarget::Ref(r) => {
             let template = template_on(cx, step, d.template);
-            let r = render_ref(r, &b, template)
+            let r = render_ref(r, &b, template, compiler)
                 .map_err(|f| (None, failure(format!("{}: {}", r.location, f.message))))?;
             let selector = (!r.labels.is_empty()).then(|| {
                 r.labels
@@ -629,7 +647,7 @@ async fn delete(
             let template = template_on(cx, step, d.template);
             let mut out = Vec::new();
             for m in ms {
-                let obj = eval::render(m, &b, template).map_err(|f| (None, f))?;
+                let obj = eval::render(m, &b, template, compiler).map_err(|f| (None, f))?;
                 let (api_version, kind, name, namespace) =
                     crate::ops::identity(&obj).map_err(|e| (None, failure(e.to_string())))?;
                 out.push(DeleteSpec {
@@ -660,7 +678,8 @@ async fn delete(
         let error = result.err().map(|e| op_error_text(&e));
         let outcome = json!({"apiVersion": spec.api_version, "kind": spec.kind,
             "metadata": {"name": spec.name, "namespace": spec.namespace}});
-        expectations(&d.expect, &outcome, error.as_deref(), &b).map_err(|f| (object, f))?;
+        expectations(&d.expect, &outcome, error.as_deref(), (&b, compiler))
+            .map_err(|f| (object, f))?;
     }
     Ok(Done::object(Some(objects.join(", "))))
 }
@@ -671,21 +690,23 @@ fn render_ref(
     r: &crate::scenario::ObjectReference,
     b: &Bindings,
     template: bool,
+    compiler: Compiler,
 ) -> Result<crate::scenario::ObjectReference, Failure> {
     if !template {
         return Ok(r.clone());
     }
-    let opt = |v: &Option<String>| v.as_deref().map(|s| text_arg(s, b)).transpose();
+    let text = |s: &str| text_arg(s, b, compiler);
+    let opt = |v: &Option<String>| v.as_deref().map(text).transpose();
     Ok(crate::scenario::ObjectReference {
         location: r.location.clone(),
-        api_version: text_arg(&r.api_version, b)?,
-        kind: text_arg(&r.kind, b)?,
+        api_version: text(&r.api_version)?,
+        kind: text(&r.kind)?,
         namespace: opt(&r.namespace)?,
         name: opt(&r.name)?,
         labels: r
             .labels
             .iter()
-            .map(|(k, v)| Ok((text_arg(k, b)?, text_arg(v, b)?)))
+            .map(|(k, v)| Ok((text(k)?, text(v)?)))
             .collect::<Result<_, Failure>>()?,
     })
 }
@@ -752,7 +773,7 @@ fn env_vars(
 ) -> Result<Vec<(String, String)>, Failure> {
     list.iter()
         .map(|e| {
-            let v = eval::value_of(&e.value, &Value::Null, b)?;
+            let v = eval::value_with(&e.value, e.compiler, &Value::Null, b)?;
             Ok((
                 e.name.clone(),
                 match v {
@@ -764,9 +785,11 @@ fn env_vars(
         .collect()
 }
 
-fn text_arg(s: &str, b: &Bindings) -> Result<String, Failure> {
-    if s.starts_with('(') && s.ends_with(')') {
-        let v = crate::expr::eval_str(&s[1..s.len() - 1], &Value::Null, b)
+/// A string field: the value of its `(expr)` (unprefixed in `compiler`) as text, or the
+/// string itself.
+fn text_arg(s: &str, b: &Bindings, compiler: Compiler) -> Result<String, Failure> {
+    if crate::assert::syntax::is_expression(s) {
+        let v = crate::expr::eval_prefixed(&s[1..s.len() - 1], compiler, &Value::Null, b)
             .map_err(|e| failure(format!("{s}: {e}")))?;
         Ok(match v {
             Value::String(s) => s,
@@ -788,7 +811,7 @@ fn work_dir(cx: &ScenarioCx<'_>, dir: Option<&str>) -> std::path::PathBuf {
 async fn process(
     env: &OpEnv,
     spec: ProcessSpec,
-    check: Option<&crate::scenario::Node>,
+    check: Option<(&crate::scenario::Node, Compiler)>,
     outputs: &[crate::scenario::Output],
     skip_log_output: bool,
     (scope, b): (&Bindings, &Bindings),
@@ -809,8 +832,8 @@ async fn process(
             out.error.clone().map(Value::String).unwrap_or(Value::Null),
         );
     match check {
-        Some(node) => {
-            eval::check(node, &out.bindings(), &b).map_err(|mut f| {
+        Some((node, compiler)) => {
+            eval::check(node, compiler, &out.bindings(), &b).map_err(|mut f| {
                 f.message = format!(
                     "check failed ({}); stdout: {:?}; stderr: {:?}",
                     out.error.as_deref().unwrap_or("exit 0"),
@@ -838,14 +861,14 @@ async fn command(
     cx: &ScenarioCx<'_>,
     env: &OpEnv,
     c: &CommandOp,
-    scope: &Bindings,
+    (scope, compiler): (&Bindings, Compiler),
     timeout: Duration,
 ) -> OpResult {
     let b = eval::bind_all(&c.bindings, scope).map_err(|f| (None, f))?;
     let args = c
         .args
         .iter()
-        .map(|a| text_arg(a, &b))
+        .map(|a| text_arg(a, &b, compiler))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|f| (None, f))?;
     let spec = ProcessSpec {
@@ -858,7 +881,7 @@ async fn command(
     process(
         env,
         spec,
-        c.check.as_ref(),
+        c.check.as_ref().map(|n| (n, compiler)),
         &c.outputs,
         c.skip_log_output,
         (scope, &b),
@@ -870,7 +893,7 @@ async fn script(
     cx: &ScenarioCx<'_>,
     env: &OpEnv,
     s: &ScriptOp,
-    scope: &Bindings,
+    (scope, compiler): (&Bindings, Compiler),
     timeout: Duration,
 ) -> OpResult {
     let b = eval::bind_all(&s.bindings, scope).map_err(|f| (None, f))?;
@@ -880,7 +903,7 @@ async fn script(
     process(
         env,
         spec,
-        s.check.as_ref(),
+        s.check.as_ref().map(|n| (n, compiler)),
         &s.outputs,
         s.skip_log_output,
         (scope, &b),
@@ -956,7 +979,7 @@ mod tests {
 
     #[test]
     fn delete_refs_are_templated() {
-        let r = render_ref(&reference(), &scope(), true).unwrap();
+        let r = render_ref(&reference(), &scope(), true, Compiler::Jp).unwrap();
         assert_eq!(r.namespace.as_deref(), Some("ns-2"));
         assert_eq!(r.name.as_deref(), Some("cm-x"));
         assert_eq!(r.labels.get("app").map(String::as_str), Some("web"));
@@ -965,13 +988,13 @@ mod tests {
 
     #[test]
     fn delete_refs_stay_literal_without_templating() {
-        let r = render_ref(&reference(), &scope(), false).unwrap();
+        let r = render_ref(&reference(), &scope(), false, Compiler::Jp).unwrap();
         assert_eq!(r.namespace.as_deref(), Some("($other)"));
     }
 
     #[test]
     fn an_undefined_binding_in_a_ref_is_an_error() {
-        let err = render_ref(&reference(), &Bindings::new(), true).unwrap_err();
+        let err = render_ref(&reference(), &Bindings::new(), true, Compiler::Jp).unwrap_err();
         assert!(err.message.contains("$other"), "{err:?}");
     }
 

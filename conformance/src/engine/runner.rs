@@ -626,8 +626,13 @@ async fn ensure_namespace(
                 .with("namespace", Value::String(ns.to_string()))
                 .with("values", ctx.values.clone());
             Some(
-                super::eval::value_of(node, &Value::Null, &b)
-                    .map_err(|f| at("namespaceTemplate", &f.message))?,
+                super::eval::value_with(
+                    node,
+                    scenario.namespace_template_compiler,
+                    &Value::Null,
+                    &b,
+                )
+                .map_err(|f| at("namespaceTemplate", &f.message))?,
             )
         }
         None => None,

@@ -99,6 +99,7 @@ pub const EXTRA_FUNCTIONS: &[&str] = &[
     "wildcard",
     "random",
     "x_metrics_decode",
+    "x509_decode",
     "items",
     "object_from_lists",
     "compare",

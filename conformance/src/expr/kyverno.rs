@@ -364,6 +364,11 @@ fn register_text(rt: &mut Runtime) {
             .map_err(|e| fail(ctx, format!("x_metrics_decode: {e}")))?;
         to_var(ctx, v)
     });
+    reg(rt, "x509_decode", vec![T::String], |a, ctx| {
+        let v = super::x509::decode(&string_arg(a, 0))
+            .map_err(|e| fail(ctx, format!("x509_decode: {e}")))?;
+        to_var(ctx, v)
+    });
 }
 
 fn json_of(ctx: &Context<'_>, v: &Rcvar) -> Result<Value, JmespathError> {
@@ -520,11 +525,39 @@ mod tests {
     #[case("round(`1.5`, `-1`)")]
     #[case("random('')")]
     #[case("x_metrics_decode('bad line here now')")]
+    #[case("x509_decode('no PEM here')")]
     fn bad_arguments_are_errors(#[case] src: &str) {
         assert!(
             eval_str(src, &json!(null), &Bindings::new()).is_err(),
             "{src}"
         );
+    }
+
+    #[test]
+    fn x509_decode_is_reachable_from_jmespath() {
+        let rsa = rcgen::KeyPair::from_pem_and_sign_algo(
+            include_str!("x509-test-key.pem"),
+            &rcgen::PKCS_RSA_SHA256,
+        )
+        .unwrap();
+        let mut params = rcgen::CertificateParams::new(vec!["x.example".to_string()]).unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "jp");
+        let cert = params.self_signed(&rsa).unwrap();
+        let b = Bindings::new().with("pem", json!(cert.pem()));
+        let got = eval_str(
+            "x509_decode($pem).[Subject.CommonName, DNSNames[0]]",
+            &json!(null),
+            &b,
+        )
+        .unwrap();
+        assert_eq!(got, json!(["jp", "x.example"]));
+        // rcgen's default key is ECDSA, which Kyverno's x509_decode rejects.
+        let ec = rcgen::generate_simple_self_signed(vec!["x".to_string()]).unwrap();
+        let b = Bindings::new().with("pem", json!(ec.cert.pem()));
+        let err = eval_str("x509_decode($pem)", &json!(null), &b).unwrap_err();
+        assert!(err.to_string().contains("rsa"), "{err}");
     }
 
     #[test]

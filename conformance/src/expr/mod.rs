@@ -20,7 +20,8 @@
 //!   `time_diff`, `time_truncate`, `time_to_cron`, `time_utc`; see [`gotime`]),
 //!   `regex_match`, `regex_replace_all(_literal)`, `pattern_match`, `wildcard`,
 //!   `semver_compare`, `random` (see [`regen`]), `items`, `object_from_lists`,
-//!   `label_match`, `path_canonicalize`, `x_metrics_decode` (see [`metrics`]), and
+//!   `label_match`, `path_canonicalize`, `x_metrics_decode` (see [`metrics`]),
+//!   `x509_decode` (see [`x509`]), and
 //!   `x_k8s_get($client, apiVersion, kind, namespace, name)`,
 //!   `x_k8s_list($client, apiVersion, kind, namespace)`, `x_k8s_exists(...)`,
 //!   `x_k8s_resource_exists($client, apiVersion, kind)`, `x_k8s_server_version($config)`,
@@ -31,7 +32,7 @@
 //!   Chainsaw's CEL compiler instead, where `object` is the current value and
 //!   `bindings.resolve('name')` a binding; see [`compile_with`].
 //! - Not supported (yet): JMESPath-community arithmetic operators (`+`, `-`...) and `let`,
-//!   quantity/duration arithmetic, `x509_decode`, `image_normalize`.
+//!   quantity/duration arithmetic, `image_normalize`.
 #![warn(missing_docs)]
 
 mod bindings;
@@ -41,6 +42,7 @@ pub mod gotime;
 mod kyverno;
 pub mod metrics;
 pub mod regen;
+pub mod x509;
 
 pub use bindings::Bindings;
 pub use functions::ClusterLookup;
@@ -268,6 +270,17 @@ pub fn evaluate(expr: &Expression, data: &Value, bindings: &Bindings) -> Result<
 /// Compiles and evaluates in one go (tests and one-off evaluations).
 pub fn eval_str(source: &str, data: &Value, bindings: &Bindings) -> Result<Value, ExprError> {
     evaluate(&compile(source)?, data, bindings)
+}
+
+/// [`eval_str`] for the inside of an `(expr)` whose language is its `jp;` / `cel;`
+/// prefix, or `default` without one.
+pub fn eval_prefixed(
+    inner: &str,
+    default: Compiler,
+    data: &Value,
+    bindings: &Bindings,
+) -> Result<Value, ExprError> {
+    evaluate(&compile_prefixed(inner, default)?, data, bindings)
 }
 
 fn char_offset(s: &str, byte_offset: usize) -> usize {

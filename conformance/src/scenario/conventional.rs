@@ -161,6 +161,7 @@ pub(crate) fn load_conventional(
                 location: at,
                 description: None,
                 continue_on_error: false,
+                compiler: crate::expr::Compiler::Jp,
                 operation,
             });
         }
@@ -210,6 +211,7 @@ pub(crate) fn load_conventional(
         template: None,
         namespace: None,
         namespace_template: None,
+        namespace_template_compiler: crate::expr::Compiler::Jp,
         bindings: vec![],
         binding_sets: vec![],
         steps: model_steps,

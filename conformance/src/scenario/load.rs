@@ -163,6 +163,9 @@ struct Cx {
     /// `cluster:` names seen while converting the current scenario, checked against
     /// its `clusters:` once the scenario is built.
     cluster_refs: Vec<(String, Location)>,
+    /// The language of unprefixed `(expr)` strings where the document is being
+    /// converted: the innermost `compiler` of operation, step and scenario.
+    compiler: Compiler,
 }
 
 impl Cx {
@@ -172,7 +175,35 @@ impl Cx {
             base: file.parent().map(Path::to_path_buf).unwrap_or_default(),
             errors: Vec::new(),
             cluster_refs: Vec::new(),
+            compiler: Compiler::Jp,
         }
+    }
+
+    /// A context for a file referenced from this one: same folder for relative paths
+    /// and same default compiler, its own errors.
+    fn sub(&self, file: &Path) -> Cx {
+        Cx {
+            file: Arc::new(file.to_path_buf()),
+            base: self.base.clone(),
+            errors: Vec::new(),
+            cluster_refs: Vec::new(),
+            compiler: self.compiler,
+        }
+    }
+
+    /// Runs `f` with `raw` (a `compiler:` field), when set, as the default compiler,
+    /// then restores the previous default; returns `f`'s result and the compiler used.
+    fn with_compiler<T>(
+        &mut self,
+        raw: Option<&S<String>>,
+        f: impl FnOnce(&mut Cx) -> T,
+    ) -> (T, Compiler) {
+        let outer = self.compiler;
+        self.compiler = self.compiler(raw);
+        let used = self.compiler;
+        let out = f(self);
+        self.compiler = outer;
+        (out, used)
     }
 
     fn loc<T>(&self, s: &S<T>) -> Location {
@@ -274,7 +305,7 @@ impl Cx {
     }
 
     fn tree(&mut self, node: &Node) {
-        self.tree_with(node, Compiler::Jp);
+        self.tree_with(node, self.compiler);
     }
 
     fn tree_with(&mut self, node: &Node, compiler: Compiler) {
@@ -284,10 +315,10 @@ impl Cx {
         }
     }
 
-    /// A `compiler:` field's language (JMESPath when unset or invalid).
+    /// A `compiler:` field's language (the enclosing default when unset or invalid).
     fn compiler(&mut self, raw: Option<&S<String>>) -> Compiler {
         let Some(raw) = raw else {
-            return Compiler::Jp;
+            return self.compiler;
         };
         match Compiler::from_name(&raw.value) {
             Some(c) => c,
@@ -296,8 +327,19 @@ impl Cx {
                     raw,
                     format!("unknown compiler {:?}: expected jp or cel", raw.value),
                 );
-                Compiler::Jp
+                self.compiler
             }
+        }
+    }
+
+    /// A string field that may be an `(expr)`: compiled with the default compiler so a
+    /// syntax error is reported at the field.
+    fn text_expr(&mut self, s: &S<String>) {
+        let t = s.value.as_str();
+        if crate::assert::syntax::is_expression(t)
+            && let Err(e) = crate::expr::compile_prefixed(&t[1..t.len() - 1], self.compiler)
+        {
+            self.err(s, format!("invalid expression {t}: {e}"));
         }
     }
 
@@ -428,12 +470,7 @@ impl Cx {
                         Ok(docs) => {
                             let file = Arc::new(path.clone());
                             for node in docs {
-                                let mut sub = Cx {
-                                    file: Arc::clone(&file),
-                                    base: self.base.clone(),
-                                    errors: Vec::new(),
-                                    cluster_refs: Vec::new(),
-                                };
+                                let mut sub = self.sub(&path);
                                 sub.tree(&node);
                                 self.errors.append(&mut sub.errors);
                                 out.push(Manifest {
@@ -583,6 +620,8 @@ impl Cx {
         }
         let timeouts = self.timeouts(spec.timeouts.as_ref());
         let timeout = self.duration(spec.timeout.as_ref());
+        self.compiler = Compiler::Jp;
+        self.compiler = self.compiler(spec.compiler.as_ref());
         let bindings = self.bindings(spec.bindings);
         let mut binding_sets = Vec::new();
         for set in spec.scenarios.unwrap_or_default() {
@@ -626,8 +665,9 @@ impl Cx {
                 mocks.push(mock);
             }
         }
+        let namespace_template_compiler = self.compiler(spec.namespace_template_compiler.as_ref());
         if let Some(t) = &spec.namespace_template {
-            self.tree(t);
+            self.tree_with(t, namespace_template_compiler);
         }
         let clusters = self.clusters(spec.clusters);
         let cluster = self.cluster(spec.cluster);
@@ -651,6 +691,7 @@ impl Cx {
             template: Cx::flag(spec.template),
             namespace: Cx::string(spec.namespace),
             namespace_template: spec.namespace_template,
+            namespace_template_compiler,
             bindings,
             binding_sets,
             steps,
@@ -773,6 +814,12 @@ impl Cx {
     }
 
     fn step(&mut self, index: usize, raw: S<RawStep>) -> Step {
+        let compiler = raw.value.compiler.clone();
+        self.with_compiler(compiler.as_ref(), |cx| cx.step_body(index, raw))
+            .0
+    }
+
+    fn step_body(&mut self, index: usize, raw: S<RawStep>) -> Step {
         let location = self.loc(&raw);
         let raw = raw.value;
         let mut bindings = Vec::new();
@@ -862,6 +909,7 @@ impl Cx {
             }
         };
         let mut sub = Cx::new(&path);
+        sub.compiler = self.compiler;
         let mut result = None;
         for doc in docs {
             let doc = doc.value;
@@ -911,6 +959,15 @@ impl Cx {
     }
 
     fn operation(&mut self, raw: S<RawOperation>) -> Option<StepOperation> {
+        let compiler = raw.value.compiler.clone();
+        let (op, compiler) = self.with_compiler(compiler.as_ref(), |cx| cx.operation_body(raw));
+        op.map(|mut op| {
+            op.compiler = compiler;
+            op
+        })
+    }
+
+    fn operation_body(&mut self, raw: S<RawOperation>) -> Option<StepOperation> {
         let location = self.loc(&raw);
         let r = raw.value;
         let mut ops: Vec<Operation> = Vec::new();
@@ -982,6 +1039,7 @@ impl Cx {
             location,
             description: Cx::string(r.description),
             continue_on_error: Cx::flag(r.continue_on_error).unwrap_or(false),
+            compiler: self.compiler,
             operation,
         })
     }
@@ -1326,6 +1384,9 @@ impl Cx {
         let r = v.value;
         if let Some(c) = &r.check {
             self.tree(c);
+        }
+        for a in r.args.iter().flatten() {
+            self.text_expr(a);
         }
         Operation::Command(CommandOp {
             location,

@@ -63,6 +63,9 @@ pub struct Scenario {
     pub namespace: Option<String>,
     /// `spec.namespaceTemplate`: a template for the namespace object.
     pub namespace_template: Option<Node>,
+    /// The language of `namespace_template`'s unprefixed `(expr)` strings
+    /// (`spec.namespaceTemplateCompiler`, else `spec.compiler`).
+    pub namespace_template_compiler: Compiler,
     /// `spec.bindings`, in order (later ones may refer to earlier ones).
     pub bindings: Vec<Binding>,
     /// `spec.scenarios`: table-driven runs; one run per binding set (empty: one run).
@@ -231,6 +234,10 @@ pub struct StepOperation {
     pub description: Option<String>,
     /// `continueOnError`: a failure is recorded but the step goes on.
     pub continue_on_error: bool,
+    /// The language of the operation's unprefixed `(expr)` strings: its own
+    /// `compiler`, else its step's, else its scenario's (JMESPath by default). Its
+    /// bindings, outputs and `env` entries carry their own, already resolved.
+    pub compiler: Compiler,
     /// The operation.
     pub operation: Operation,
 }

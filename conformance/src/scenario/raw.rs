@@ -89,6 +89,13 @@ pub(crate) struct RawSpec {
     pub namespace: Option<S<String>>,
     /// A template for the Namespace object kanon creates (labels, annotations); may use `$namespace`.
     pub namespace_template: Option<Node>,
+    /// The language of the unprefixed `(expr)` strings of `namespaceTemplate`: `jp` or `cel`. Default: the scenario's `compiler`.
+    #[schemars(with = "Option<CompilerName>")]
+    pub namespace_template_compiler: Option<S<String>>,
+    /// The default language of every unprefixed `(expr)` of the scenario (bindings, resources, assertion trees, checks, outputs): `jp` (JMESPath) or `cel`. Steps, operations and bindings can set their own; a `(jp;...)` / `(cel;...)` prefix still wins. Default: jp.
+    #[schemars(with = "Option<CompilerName>")]
+    #[schemars(extend("default" = "jp"))]
+    pub compiler: Option<S<String>>,
     /// Table-driven runs: the scenario runs once per entry, with that entry's `bindings` added.
     #[schemars(with = "Option<Vec<RawBindingSet>>")]
     pub scenarios: Option<Vec<S<RawBindingSet>>>,
@@ -253,6 +260,9 @@ pub(crate) struct RawStep {
     /// Whether this step's resources are templated. Default: the scenario's setting (true).
     #[schemars(with = "Option<bool>")]
     pub template: Option<S<bool>>,
+    /// The default language of this step's unprefixed `(expr)` strings: `jp` (JMESPath) or `cel`. Operations and bindings can set their own; a `(jp;...)` / `(cel;...)` prefix still wins. Default: the scenario's `compiler` (jp).
+    #[schemars(with = "Option<CompilerName>")]
+    pub compiler: Option<S<String>>,
     /// Step bindings `{name, value}`, evaluated in order after the scenario's, visible to the step's operations.
     #[schemars(with = "Option<Vec<RawBinding>>")]
     pub bindings: Option<Vec<S<RawBinding>>>,
@@ -303,6 +313,9 @@ pub(crate) struct RawOperation {
     #[schemars(with = "Option<bool>")]
     #[schemars(extend("default" = false))]
     pub continue_on_error: Option<S<bool>>,
+    /// The default language of this operation's unprefixed `(expr)` strings (resources, assertion trees, `check`, `expect`, arguments, and its bindings and outputs unless they set their own): `jp` (JMESPath) or `cel`. A `(jp;...)` / `(cel;...)` prefix still wins. Default: the step's `compiler` (jp).
+    #[schemars(with = "Option<CompilerName>")]
+    pub compiler: Option<S<String>>,
     /// Create or update resources (server-side apply for kanon Scenarios, merge for Chainsaw Tests). Default timeout: apply, 5s.
     #[schemars(with = "Option<RawResourceAction>")]
     pub apply: Option<S<RawResourceAction>>,

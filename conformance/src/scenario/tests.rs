@@ -290,10 +290,41 @@ fn compiler_fields_reach_the_model() {
 }
 
 #[test]
+fn compiler_defaults_are_inherited_innermost_first() {
+    use crate::expr::Compiler;
+    let s = chainsaw("compiler");
+    assert_eq!(s.bindings[0].compiler, Compiler::Cel, "the test's default");
+    let (first, second) = (&s.steps[0], &s.steps[1]);
+    let of = |ops: &[StepOperation]| ops.iter().map(|o| o.compiler).collect::<Vec<_>>();
+    assert_eq!(
+        of(&first.try_),
+        [Compiler::Cel, Compiler::Cel, Compiler::Jp, Compiler::Cel]
+    );
+    assert_eq!(of(&first.catch), [Compiler::Jp]);
+    assert_eq!(of(&first.finally), [Compiler::Jp]);
+    let Operation::Apply(apply) = &first.try_[0].operation else {
+        panic!("not apply")
+    };
+    let outputs: Vec<Compiler> = apply.outputs.iter().map(|o| o.compiler).collect();
+    assert_eq!(
+        outputs,
+        [Compiler::Cel, Compiler::Jp],
+        "an output's own wins"
+    );
+    assert_eq!(
+        second.bindings[0].compiler,
+        Compiler::Jp,
+        "the step's default"
+    );
+    assert_eq!(of(&second.try_), [Compiler::Jp, Compiler::Cel]);
+    assert_eq!(s.namespace_template_compiler, Compiler::Cel);
+}
+
+#[test]
 fn a_directory_loads_every_scenario_file() {
     let all = load(&fixtures().join("chainsaw")).unwrap();
-    // Seven Chainsaw test files and one conventional (numbered files) folder.
-    assert_eq!(all.len(), 8);
+    // Eight Chainsaw test files and one conventional (numbered files) folder.
+    assert_eq!(all.len(), 9);
     assert!(
         all.iter()
             .any(|s| s.name == "conventional" && s.steps.len() == 2)

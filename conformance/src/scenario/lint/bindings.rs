@@ -26,6 +26,7 @@ use std::sync::Arc;
 
 use super::{Finding, Severity};
 use crate::assert::syntax::{self, Target};
+use crate::expr::Compiler;
 use crate::scenario::load::RESERVED_BINDINGS;
 use crate::scenario::location::Location;
 use crate::scenario::model::{
@@ -117,7 +118,7 @@ fn flatten(s: &Scenario) -> Vec<Event> {
     let mut ev = Vec::new();
     let file = &s.location.file;
     if let Some(t) = &s.namespace_template {
-        tree(t, file, &mut ev);
+        tree(t, s.namespace_template_compiler, file, &mut ev);
     }
     bindings(&s.bindings, &mut ev);
     for row in &s.binding_sets {
@@ -142,34 +143,35 @@ fn flatten(s: &Scenario) -> Vec<Event> {
 
 fn operation(op: &StepOperation, ev: &mut Vec<Event>) {
     let o = &op.operation;
+    let c = op.compiler;
     let file = &o.location().file;
     bindings(o.bindings(), ev);
     match o {
         Operation::Apply(r) | Operation::Create(r) | Operation::Update(r) | Operation::Patch(r) => {
-            manifests(&r.resources, ev);
-            expectations(&r.expect, file, ev);
+            manifests(&r.resources, c, ev);
+            expectations(&r.expect, c, file, ev);
         }
-        Operation::Assert(c) | Operation::Error(c) => manifests(&c.trees, ev),
-        Operation::Consistently(c) => manifests(&c.check.trees, ev),
+        Operation::Assert(o) | Operation::Error(o) => manifests(&o.trees, c, ev),
+        Operation::Consistently(o) => manifests(&o.check.trees, c, ev),
         Operation::Delete(d) => {
             if let DeleteTarget::Resources(r) = &d.target {
-                manifests(r, ev);
+                manifests(r, c, ev);
             }
-            expectations(&d.expect, file, ev);
+            expectations(&d.expect, c, file, ev);
         }
-        Operation::Command(c) => {
-            values(&c.env, ev);
-            for arg in &c.args {
-                string(arg, &c.location, ev);
+        Operation::Command(o) => {
+            values(&o.env, ev);
+            for arg in &o.args {
+                string(arg, c, &o.location, ev);
             }
-            if let Some(check) = &c.check {
-                tree(check, file, ev);
+            if let Some(check) = &o.check {
+                tree(check, c, file, ev);
             }
         }
-        Operation::Script(c) => {
-            values(&c.env, ev);
-            if let Some(check) = &c.check {
-                tree(check, file, ev);
+        Operation::Script(o) => {
+            values(&o.env, ev);
+            if let Some(check) = &o.check {
+                tree(check, c, file, ev);
             }
         }
         Operation::Wait(_)
@@ -188,7 +190,7 @@ fn operation(op: &StepOperation, ev: &mut Vec<Event>) {
 /// Bindings in order: each value's uses, then the name.
 fn bindings(list: &[Binding], ev: &mut Vec<Event>) {
     for b in list {
-        tree(&b.value, &b.location.file, ev);
+        tree(&b.value, b.compiler, &b.location.file, ev);
         ev.push(Event::Define {
             name: b.name.clone(),
             location: b.location.clone(),
@@ -199,40 +201,40 @@ fn bindings(list: &[Binding], ev: &mut Vec<Event>) {
 /// `env` entries: their values use bindings, their names are environment variables.
 fn values(list: &[Binding], ev: &mut Vec<Event>) {
     for b in list {
-        tree(&b.value, &b.location.file, ev);
+        tree(&b.value, b.compiler, &b.location.file, ev);
     }
 }
 
 fn output(out: &Output, ev: &mut Vec<Event>) {
     let file = &out.location.file;
     if let Some(m) = &out.match_ {
-        tree(m, file, ev);
+        tree(m, out.compiler, file, ev);
     }
-    tree(&out.value, file, ev);
+    tree(&out.value, out.compiler, file, ev);
     ev.push(Event::Define {
         name: out.name.clone(),
         location: out.location.clone(),
     });
 }
 
-fn expectations(list: &[Expectation], file: &Arc<PathBuf>, ev: &mut Vec<Event>) {
+fn expectations(list: &[Expectation], c: Compiler, file: &Arc<PathBuf>, ev: &mut Vec<Event>) {
     for e in list {
         if let Some(m) = &e.match_ {
-            tree(m, file, ev);
+            tree(m, c, file, ev);
         }
-        tree(&e.check, file, ev);
+        tree(&e.check, c, file, ev);
     }
 }
 
-fn manifests(list: &[Manifest], ev: &mut Vec<Event>) {
+fn manifests(list: &[Manifest], c: Compiler, ev: &mut Vec<Event>) {
     for m in list {
-        tree(&m.node, &m.file, ev);
+        tree(&m.node, c, &m.file, ev);
     }
 }
 
 /// A string argument written `(expr)`.
-fn string(text: &str, at: &Location, ev: &mut Vec<Event>) {
-    if let Ok(Target::Expr(e)) = syntax::parse_value(text) {
+fn string(text: &str, c: Compiler, at: &Location, ev: &mut Vec<Event>) {
+    if let Ok(Target::Expr(e)) = syntax::parse_value_with(text, c) {
         for name in e.binding_names() {
             ev.push(Event::Use {
                 name: name.clone(),
@@ -245,10 +247,10 @@ fn string(text: &str, at: &Location, ev: &mut Vec<Event>) {
 
 /// An assertion tree or template: the names its `->name` / `~name` keys bind (defined
 /// for the whole tree), then every `$name` its `(expr)` keys and values use.
-fn tree(node: &Node, file: &Arc<PathBuf>, ev: &mut Vec<Event>) {
+fn tree(node: &Node, c: Compiler, file: &Arc<PathBuf>, ev: &mut Vec<Event>) {
     let mut defs = BTreeMap::new();
     let mut uses = Vec::new();
-    scan(node, file, &mut defs, &mut uses);
+    scan(node, c, file, &mut defs, &mut uses);
     ev.extend(
         defs.into_iter()
             .map(|(name, location)| Event::Define { name, location }),
@@ -258,6 +260,7 @@ fn tree(node: &Node, file: &Arc<PathBuf>, ev: &mut Vec<Event>) {
 
 fn scan(
     node: &Node,
+    c: Compiler,
     file: &Arc<PathBuf>,
     defs: &mut BTreeMap<String, Location>,
     uses: &mut Vec<Event>,
@@ -265,7 +268,7 @@ fn scan(
     match &node.value {
         NodeValue::Map(entries) => {
             for (key, value) in entries {
-                if let Ok(k) = syntax::parse(&key.name) {
+                if let Ok(k) = syntax::parse_with(&key.name, c) {
                     let at = Location::new(file, key.line, key.column);
                     for name in k.binding.iter().chain(k.foreach.iter().flatten()) {
                         defs.entry(name.clone()).or_insert_with(|| at.clone());
@@ -280,16 +283,16 @@ fn scan(
                         }
                     }
                 }
-                scan(value, file, defs, uses);
+                scan(value, c, file, defs, uses);
             }
         }
         NodeValue::Seq(items) => {
             for i in items {
-                scan(i, file, defs, uses);
+                scan(i, c, file, defs, uses);
             }
         }
         NodeValue::String(s) => {
-            if let Ok(Target::Expr(e)) = syntax::parse_value(s) {
+            if let Ok(Target::Expr(e)) = syntax::parse_value_with(s, c) {
                 for name in e.binding_names() {
                     uses.push(Event::Use {
                         name: name.clone(),

@@ -548,7 +548,9 @@ async fn update_survives_a_writer_in_between() {
     // resourceVersion `update` reads is often stale by the time it writes.
     let cms: Api<ConfigMap> = Api::namespaced(env.client.clone(), "ops-update-race");
     let writer = tokio::spawn(async move {
+        let mut pace = tokio::time::interval(Duration::from_millis(50));
         for i in 0u64.. {
+            pace.tick().await;
             let _ = cms
                 .patch(
                     "raced",
@@ -558,7 +560,6 @@ async fn update_survives_a_writer_in_between() {
                     ),
                 )
                 .await;
-            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     });
     for i in 1..=40 {

@@ -3,9 +3,12 @@
 #
 #   ci/bench-operator.sh            # 1,000 MCPServers sharing one MCPTelemetryConfig
 #   BENCH_SERVERS=200 ci/bench-operator.sh
+#   BENCH_CONCURRENCY=8 ci/bench-operator.sh   # the operator's --concurrency (default 16)
 #
 # Prints: cold-start time until every server is reconciled, time from a config spec edit
-# until every Deployment carries the new checksum, operator peak RSS, reconcile p50/p99.
+# until every Deployment carries the new checksum, operator peak RSS, reconcile p50/p99
+# (edit cascade, and 50 single-server edits made one at a time). Run it on an idle
+# machine: it warns when the load average says otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

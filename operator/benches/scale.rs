@@ -4,7 +4,10 @@
 //!
 //! Prints: time until every server is reconciled from cold, time from a config spec edit
 //! until every Deployment carries the new checksum, the operator's peak RSS, and reconcile
-//! p50 / p99 (from the operator's `/metrics` histogram). Run through `ci/bench-operator.sh`.
+//! p50 / p99 (from the operator's `/metrics` histogram) for the cold start, for the edit
+//! cascade, and for single-server edits made one at a time on the otherwise quiet cluster.
+//! Run through `ci/bench-operator.sh`; `BENCH_SERVERS` and `BENCH_CONCURRENCY` (the
+//! operator's `--concurrency`) vary the load.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -29,6 +32,8 @@ use serde_json::json;
 
 const NAMESPACE: &str = "bench";
 const DEADLINE: Duration = Duration::from_secs(600);
+/// Servers edited one at a time for the unloaded reconcile latency.
+const QUIET_EDITS: usize = 50;
 
 /// A watch cache plus a signal on every change.
 struct Cache<K: Resource<DynamicType = ()> + 'static> {
@@ -109,6 +114,11 @@ impl OperatorProcess {
                 "--metrics-bind=127.0.0.1",
                 &format!("--metrics-port={metrics_port}"),
             ])
+            .envs(
+                std::env::var("BENCH_CONCURRENCY")
+                    .ok()
+                    .map(|c| ("MCP_OPERATOR_CONCURRENCY", c)),
+            )
             .env("KUBECONFIG", kubeconfig)
             .env(
                 "RUST_LOG",
@@ -158,15 +168,26 @@ impl Drop for OperatorProcess {
     }
 }
 
+/// Series selector of the operator's `mcpserver` reconcile histogram.
+const RECONCILES: (&str, &[&str]) = (
+    "mcp_operator_reconcile_duration_seconds",
+    &["controller=\"mcpserver\""],
+);
+
 /// Quantile `q` of the `mcpserver` reconcile histogram, interpolated within its bucket.
 fn quantile(metrics: &str, q: f64) -> Option<f64> {
-    quantile_of(&buckets(metrics), q)
+    quantile_of(&buckets(metrics, RECONCILES), q)
 }
 
 /// Quantile `q` of the reconciles that finished between two scrapes.
 fn quantile_between(before: &str, after: &str, q: f64) -> Option<f64> {
-    let before = buckets(before);
-    let delta: Vec<(f64, f64)> = buckets(after)
+    quantile_of(&bucket_delta(before, after, RECONCILES), q)
+}
+
+/// The observations of a histogram made between two scrapes.
+fn bucket_delta(before: &str, after: &str, series: (&str, &[&str])) -> Vec<(f64, f64)> {
+    let before = buckets(before, series);
+    buckets(after, series)
         .into_iter()
         .map(|(le, count)| {
             let old = before
@@ -176,16 +197,18 @@ fn quantile_between(before: &str, after: &str, q: f64) -> Option<f64> {
                 .unwrap_or(0.0);
             (le, count - old)
         })
-        .collect();
-    quantile_of(&delta, q)
+        .collect()
 }
 
-/// The `mcpserver` histogram's cumulative buckets: (upper bound, count).
-fn buckets(metrics: &str) -> Vec<(f64, f64)> {
-    metrics
+/// A histogram's cumulative buckets (upper bound, count), summed over every series of
+/// `name` whose labels include all of `labels` (e.g. `verb="APPLY"`).
+fn buckets(metrics: &str, (name, labels): (&str, &[&str])) -> Vec<(f64, f64)> {
+    let prefix = format!("{name}_bucket{{");
+    let mut sums: Vec<(f64, f64)> = Vec::new();
+    for (le, count) in metrics
         .lines()
-        .filter(|l| l.starts_with("mcp_operator_reconcile_duration_seconds_bucket{"))
-        .filter(|l| l.contains("controller=\"mcpserver\""))
+        .filter(|l| l.starts_with(&prefix))
+        .filter(|l| labels.iter().all(|label| l.contains(label)))
         .filter_map(|l| {
             let le = l.split("le=\"").nth(1)?.split('"').next()?;
             let le = if le == "+Inf" {
@@ -193,10 +216,17 @@ fn buckets(metrics: &str) -> Vec<(f64, f64)> {
             } else {
                 le.parse().ok()?
             };
-            let count = l.rsplit(' ').next()?.trim().parse().ok()?;
+            let count: f64 = l.rsplit(' ').next()?.trim().parse().ok()?;
             Some((le, count))
         })
-        .collect()
+    {
+        match sums.iter_mut().find(|(l, _)| *l == le) {
+            Some((_, sum)) => *sum += count,
+            None => sums.push((le, count)),
+        }
+    }
+    sums.sort_by(|a, b| a.0.total_cmp(&b.0));
+    sums
 }
 
 fn quantile_of(buckets: &[(f64, f64)], q: f64) -> Option<f64> {
@@ -233,12 +263,45 @@ fn reconcile_count(metrics: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// The API server's request counters by (verb, resource, subresource).
-async fn apiserver_requests(client: &Client) -> std::collections::BTreeMap<String, f64> {
+/// The API server's `/metrics` text.
+async fn apiserver_metrics(client: &Client) -> String {
     let request = http::Request::get("/metrics")
         .body(Vec::new())
         .expect("request");
-    let text = client.request_text(request).await.unwrap_or_default();
+    client.request_text(request).await.unwrap_or_default()
+}
+
+/// The API server's own latency (p50, p99 in ms) for the operator's writes of one kind
+/// between two scrapes: what a reconcile waits for, minus the network and the client.
+fn print_server_latencies(before: &str, after: &str) {
+    for (resource, subresource) in [
+        ("configmaps", ""),
+        ("deployments", ""),
+        ("mcpservers", "status"),
+    ] {
+        let resource_label = format!("resource=\"{resource}\"");
+        let subresource_label = format!("subresource=\"{subresource}\"");
+        let labels = ["verb=\"APPLY\"", &resource_label, &subresource_label];
+        let delta = bucket_delta(
+            before,
+            after,
+            ("apiserver_request_duration_seconds", &labels),
+        );
+        let ms = |q| quantile_of(&delta, q).map_or(f64::NAN, |s| s * 1000.0);
+        let name = match subresource {
+            "" => resource.to_string(),
+            sub => format!("{resource}/{sub}"),
+        };
+        println!(
+            "  API server latency of APPLY {name}: p50 {:.1} ms, p99 {:.1} ms",
+            ms(0.5),
+            ms(0.99)
+        );
+    }
+}
+
+/// The API server's request counters by (verb, resource, subresource).
+fn apiserver_requests(text: &str) -> std::collections::BTreeMap<String, f64> {
     let mut counts = std::collections::BTreeMap::new();
     for line in text
         .lines()
@@ -298,6 +361,22 @@ fn free_port() -> u16 {
         .expect("free port")
 }
 
+/// The figures swing twofold on a two-core machine that is building something at the same
+/// time: say so up front instead of printing them as if they were comparable.
+fn warn_if_busy() {
+    let load: f64 = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0.0);
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    if load > 0.5 * cores as f64 {
+        eprintln!(
+            "WARNING: 1-minute load average is {load:.2} on {cores} cores before the bench starts; \
+             the figures below are not comparable with an idle run"
+        );
+    }
+}
+
 async fn timed<F: Future>(f: F) -> (F::Output, Duration) {
     let start = Instant::now();
     let out = f.await;
@@ -320,6 +399,13 @@ async fn bench() {
     let binary = PathBuf::from(
         std::env::var("MCP_OPERATOR_BIN")
             .expect("MCP_OPERATOR_BIN: path of the release mcp-operator binary"),
+    );
+
+    warn_if_busy();
+    println!(
+        "{servers} MCPServers, operator concurrency {}",
+        std::env::var("BENCH_CONCURRENCY")
+            .unwrap_or_else(|_| mcp_operator::DEFAULT_CONCURRENCY.to_string())
     );
 
     let (cluster, startup) = timed(LocalCluster::start()).await;
@@ -390,9 +476,9 @@ async fn bench() {
     );
 
     let mut deployment_cache = cache(deployments);
-    let mut server_cache = cache(server_api);
+    let mut server_cache = cache(server_api.clone());
     let port = free_port();
-    let requests_cold = apiserver_requests(&client).await;
+    let requests_cold = apiserver_requests(&apiserver_metrics(&client).await);
     let start = Instant::now();
     let operator = OperatorProcess::start(&binary, cluster.kubeconfig_path(), port);
     let all_deployed = deployment_cache
@@ -419,7 +505,7 @@ async fn bench() {
     print_requests(
         "the cold start",
         &requests_cold,
-        &apiserver_requests(&client).await,
+        &apiserver_requests(&apiserver_metrics(&client).await),
         all_reconciled,
     );
 
@@ -442,6 +528,52 @@ async fn bench() {
         steady.as_secs_f64()
     );
 
+    // Quiet edits: servers edited one at a time, each waited for until its status records
+    // the new generation, so a reconcile's duration is its own work plus API round trips
+    // that do not queue behind 999 others. The cascade below is the loaded case.
+    let quiet_edits = QUIET_EDITS.min(servers);
+    let metrics_quiet = operator.metrics().await;
+    let server_before_quiet = apiserver_metrics(&client).await;
+    let quiet_start = Instant::now();
+    for i in 0..quiet_edits {
+        let name = format!("server-{i:04}");
+        let edited = server_api
+            .patch(
+                &name,
+                &PatchParams::default(),
+                &Patch::Merge(
+                    json!({"spec": {"telemetryConfigRef": {"serviceName": format!("quiet-{i}")}}}),
+                ),
+            )
+            .await
+            .expect("server edit");
+        let generation = edited.metadata.generation;
+        server_cache
+            .until(quiet_start, "quiet edit reconciled", |ss| {
+                ss.iter().any(|s| {
+                    s.metadata.name.as_deref() == Some(name.as_str())
+                        && s.metadata.generation == generation
+                        && s.status
+                            .as_ref()
+                            .is_some_and(|st| st.observed_generation == generation)
+                })
+            })
+            .await;
+    }
+    let metrics_after_quiet = operator.metrics().await;
+    let quiet = |q: f64| {
+        quantile_between(&metrics_quiet, &metrics_after_quiet, q)
+            .map(|s| s * 1000.0)
+            .unwrap_or(f64::NAN)
+    };
+    println!(
+        "{quiet_edits} single-server edits one at a time: {:.0} reconciles, p50 {:.1} ms, p99 {:.1} ms",
+        reconcile_count(&metrics_after_quiet) - reconcile_count(&metrics_quiet),
+        quiet(0.5),
+        quiet(0.99)
+    );
+    print_server_latencies(&server_before_quiet, &apiserver_metrics(&client).await);
+
     // Edit: one spec change of the shared config must reach every Deployment. Each
     // Deployment's checksum differs (the runconfig names its server), so each is compared
     // with its own value from before the edit.
@@ -454,7 +586,8 @@ async fn bench() {
     assert_eq!(before.len(), servers, "every Deployment has a checksum");
     let metrics_before = operator.metrics().await;
     let reconciles_before = reconcile_count(&metrics_before);
-    let requests_edit = apiserver_requests(&client).await;
+    let server_before_edit = apiserver_metrics(&client).await;
+    let requests_edit = apiserver_requests(&server_before_edit);
     let start = Instant::now();
     configs
         .patch(
@@ -477,12 +610,14 @@ async fn bench() {
         "config edit to all {servers} Deployments rolled: {:.2}s",
         rolled.as_secs_f64()
     );
+    let server_after_edit = apiserver_metrics(&client).await;
     print_requests(
         "the edit cascade",
         &requests_edit,
-        &apiserver_requests(&client).await,
+        &apiserver_requests(&server_after_edit),
         rolled,
     );
+    print_server_latencies(&server_before_edit, &server_after_edit);
 
     let metrics = operator.metrics().await;
     println!(

@@ -25,7 +25,7 @@ pub mod metrics;
 pub mod resources;
 pub mod server;
 
-pub use controllers::mcp_server::Settings;
+pub use controllers::mcp_server::{DEFAULT_CONCURRENCY, Settings};
 pub use error::{Error, Result};
 pub use metrics::Metrics;
 

@@ -44,6 +44,10 @@ struct RunArgs {
     /// Image of the proxy container of each MCPServer.
     #[arg(long, env = "TOOLHIVE_PROXY_IMAGE", default_value = resources::DEFAULT_PROXY_IMAGE)]
     proxy_image: String,
+    /// MCPServer reconciles running at once.
+    #[arg(long, env = "MCP_OPERATOR_CONCURRENCY", default_value_t = mcp_operator::DEFAULT_CONCURRENCY,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    concurrency: u16,
 }
 
 #[tokio::main]
@@ -69,6 +73,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let addr = SocketAddr::new(args.metrics_bind, args.metrics_port);
     let settings = Settings {
         proxy_image: args.proxy_image,
+        concurrency: args.concurrency,
     };
     let server = mcp_operator::server::serve(addr, metrics.clone(), shutdown.clone());
     let controllers = mcp_operator::run_with(client, settings, metrics, shutdown);

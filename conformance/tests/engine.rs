@@ -99,7 +99,7 @@ async fn blocks_run_in_chainsaw_order_and_a_failed_step_ends_the_steps() {
     assert_eq!(r.status, Status::Failed);
     assert_eq!(
         std::fs::read_to_string(&order).unwrap(),
-        "try-1\ntry-2\ncatch-2\nfinally-2\ncleanup-2\ncleanup-1\n"
+        "try-1\ntry-2\ncatch-scenario\ncatch-2\nfinally-2\ncleanup-2\ncleanup-1\n"
     );
     let steps: Vec<(&str, Status)> = r.attempts[0]
         .steps

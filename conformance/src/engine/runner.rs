@@ -2,7 +2,7 @@
 //! cleanup in reverse order, evidence on failure.
 //!
 //! Order, as Chainsaw: for each step, `try` operations run in order; when one fails the
-//! step's `catch` and then the scenario's `catch` run, then the step's `finally` (always).
+//! scenario's `catch` and then the step's `catch` run, then the step's `finally` (always).
 //! A failed step ends the scenario's steps. At the end, `cleanup` blocks run in reverse
 //! step order, then everything the scenario created is deleted in reverse creation
 //! order, then its namespace. A scenario `timeout` bounds the `try` blocks only, so a
@@ -792,7 +792,7 @@ async fn run_step(
         }
     }
     if failure.is_some() {
-        for op in step.catch.iter().chain(cx.scenario.catch.iter()) {
+        for op in cx.scenario.catch.iter().chain(step.catch.iter()) {
             let r = exec::run_operation(cx, step, op, "catch", &b, None).await;
             cx.ctx.console.operation(&cx.name, &step.name, &r.report);
             ops.push(r.report);

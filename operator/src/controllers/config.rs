@@ -313,27 +313,10 @@ async fn set_finalizer<K: SharedConfig>(api: &Api<K>, obj: &K, present: bool) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::{MCPTelemetryConfig, MCPTelemetryConfigSpec, TelemetryConfigRef};
+    use crate::api::{MCPTelemetryConfig, MCPTelemetryConfigSpec};
     use kube::runtime::watcher;
 
-    fn server(ns: &str, name: &str, reference: Option<&str>) -> MCPServer {
-        let mut server = MCPServer::new(
-            name,
-            MCPServerSpec {
-                image: "img".into(),
-                transport: Default::default(),
-                proxy_port: 8080,
-                telemetry: None,
-                telemetry_config_ref: reference.map(|r| TelemetryConfigRef {
-                    name: r.into(),
-                    service_name: None,
-                }),
-                webhook_config_ref: None,
-            },
-        );
-        server.metadata.namespace = Some(ns.into());
-        server
-    }
+    use crate::controllers::fixtures::server;
 
     fn config(ns: &str, name: &str, listed: &[&str]) -> MCPTelemetryConfig {
         let mut config = MCPTelemetryConfig::new(name, MCPTelemetryConfigSpec::default());

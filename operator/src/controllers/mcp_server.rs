@@ -619,7 +619,8 @@ async fn apply_children(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::{MCPServerSpec, MCPTelemetryConfigSpec, TelemetryConfigRef};
+    use crate::api::MCPTelemetryConfigSpec;
+    use crate::controllers::fixtures::server;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
     fn config(generation: i64, hash: Option<&str>, valid: Option<&str>) -> MCPTelemetryConfig {
@@ -707,22 +708,7 @@ mod tests {
             ("a", "y", None),
             ("b", "z", Some("otel")),
         ] {
-            let mut server = MCPServer::new(
-                name,
-                MCPServerSpec {
-                    image: "img".into(),
-                    transport: Default::default(),
-                    proxy_port: 8080,
-                    telemetry: None,
-                    telemetry_config_ref: reference.map(|r| TelemetryConfigRef {
-                        name: r.into(),
-                        service_name: None,
-                    }),
-                    webhook_config_ref: None,
-                },
-            );
-            server.metadata.namespace = Some(ns.into());
-            writer.apply_watcher_event(&watcher::Event::Apply(server));
+            writer.apply_watcher_event(&watcher::Event::Apply(server(ns, name, reference)));
         }
         let refs = servers_for_config(&config(1, None, None), &servers);
         assert_eq!(refs.len(), 1);

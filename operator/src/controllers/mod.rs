@@ -246,6 +246,32 @@ where
     Ok(applied)
 }
 
+/// Objects the controllers' unit tests share.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use crate::api::{MCPServer, MCPServerSpec, TelemetryConfigRef};
+
+    /// An MCPServer in `namespace` referencing the telemetry config `reference`, if any.
+    pub fn server(namespace: &str, name: &str, reference: Option<&str>) -> MCPServer {
+        let mut server = MCPServer::new(
+            name,
+            MCPServerSpec {
+                image: "img".into(),
+                transport: Default::default(),
+                proxy_port: 8080,
+                telemetry: None,
+                telemetry_config_ref: reference.map(|r| TelemetryConfigRef {
+                    name: r.into(),
+                    service_name: None,
+                }),
+                webhook_config_ref: None,
+            },
+        );
+        server.metadata.namespace = Some(namespace.into());
+        server
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

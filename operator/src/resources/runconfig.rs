@@ -128,62 +128,71 @@ pub fn build(inputs: &ProxyInputs<'_>) -> RunConfig {
 
 fn telemetry(inputs: &ProxyInputs<'_>) -> Option<TelemetryRunConfig> {
     let service_name = inputs.service_name().to_string();
-    match inputs.telemetry? {
+    let settings = match inputs.telemetry? {
         TelemetrySource::Ref { config, .. } => {
-            let prometheus = config.prometheus.as_ref().is_some_and(|p| p.enabled);
             let otel = config.open_telemetry.clone().unwrap_or_default();
-            let tracing = otel.tracing.clone().unwrap_or_default();
-            let on = otel.enabled;
-            Some(TelemetryRunConfig {
-                endpoint: otel
-                    .endpoint
-                    .as_deref()
-                    .filter(|_| on)
-                    .map(strip_scheme)
-                    .filter(|e| !e.is_empty()),
-                service_name,
-                tracing_enabled: on && tracing.enabled,
-                metrics_enabled: on && otel.metrics.as_ref().is_some_and(|m| m.enabled),
-                sampling_rate: normalize_sampling_rate(&tracing.sampling_rate),
-                headers: if on {
-                    otel.headers.clone()
-                } else {
-                    BTreeMap::new()
-                },
-                insecure: on && otel.insecure,
-                custom_attributes: if on {
-                    otel.resource_attributes.clone()
-                } else {
-                    BTreeMap::new()
-                },
-                enable_prometheus_metrics_path: prometheus,
-            })
+            OtelSettings {
+                enabled: otel.enabled,
+                endpoint: otel.endpoint,
+                tracing: otel.tracing.unwrap_or_default(),
+                metrics: otel.metrics.is_some_and(|m| m.enabled),
+                insecure: otel.insecure,
+                headers: otel.headers,
+                attributes: otel.resource_attributes,
+                prometheus: config.prometheus.as_ref().is_some_and(|p| p.enabled),
+            }
         }
         TelemetrySource::Inline(inline) => {
-            let prometheus = inline.prometheus.as_ref().is_some_and(|p| p.enabled);
             let otel = inline.open_telemetry.clone().unwrap_or_default();
-            let tracing = otel.tracing.clone().unwrap_or_default();
-            let on = otel.enabled;
-            Some(TelemetryRunConfig {
-                endpoint: otel
-                    .endpoint
-                    .as_deref()
-                    .filter(|_| on)
-                    .map(strip_scheme)
-                    .filter(|e| !e.is_empty()),
-                service_name,
-                tracing_enabled: on && tracing.enabled,
-                metrics_enabled: on && otel.metrics.as_ref().is_some_and(|m| m.enabled),
-                sampling_rate: normalize_sampling_rate(&tracing.sampling_rate),
-                headers: if on {
-                    parse_inline_headers(&otel.headers)
-                } else {
-                    BTreeMap::new()
-                },
-                insecure: on && otel.insecure,
-                custom_attributes: BTreeMap::new(),
-                enable_prometheus_metrics_path: prometheus,
-            })
+            OtelSettings {
+                enabled: otel.enabled,
+                endpoint: otel.endpoint,
+                tracing: otel.tracing.unwrap_or_default(),
+                metrics: otel.metrics.is_some_and(|m| m.enabled),
+                insecure: otel.insecure,
+                headers: parse_inline_headers(&otel.headers),
+                // The deprecated inline form has no resource attributes.
+                attributes: BTreeMap::new(),
+                prometheus: inline.prometheus.as_ref().is_some_and(|p| p.enabled),
+            }
+        }
+    };
+    Some(settings.into_run_config(service_name))
+}
+
+/// What either telemetry source (reference or deprecated inline) says, in one shape.
+struct OtelSettings {
+    enabled: bool,
+    endpoint: Option<String>,
+    tracing: crate::api::TracingConfig,
+    metrics: bool,
+    insecure: bool,
+    headers: BTreeMap<String, String>,
+    attributes: BTreeMap<String, String>,
+    prometheus: bool,
+}
+
+impl OtelSettings {
+    /// The runconfig section: with OpenTelemetry disabled nothing of it reaches the proxy
+    /// (no endpoint, headers or attributes), only the Prometheus switch.
+    fn into_run_config(self, service_name: String) -> TelemetryRunConfig {
+        let on = self.enabled;
+        let when_on = |map: BTreeMap<String, String>| if on { map } else { BTreeMap::new() };
+        TelemetryRunConfig {
+            endpoint: self
+                .endpoint
+                .as_deref()
+                .filter(|_| on)
+                .map(strip_scheme)
+                .filter(|e| !e.is_empty()),
+            service_name,
+            tracing_enabled: on && self.tracing.enabled,
+            metrics_enabled: on && self.metrics,
+            sampling_rate: normalize_sampling_rate(&self.tracing.sampling_rate),
+            headers: when_on(self.headers),
+            insecure: on && self.insecure,
+            custom_attributes: when_on(self.attributes),
+            enable_prometheus_metrics_path: self.prometheus,
         }
     }
 }

@@ -33,26 +33,12 @@ mod tests {
     use super::*;
     use crate::api::{MCPTelemetryConfigSpec, OpenTelemetryConfig};
     use crate::resources::TelemetrySource;
-    use crate::resources::fixtures::{owner, server_spec};
-
-    fn inputs<'a>(
-        spec: &'a crate::api::MCPServerSpec,
-        telemetry: Option<TelemetrySource<'a>>,
-    ) -> ProxyInputs<'a> {
-        ProxyInputs {
-            name: "fetch",
-            namespace: "team-a",
-            spec,
-            telemetry,
-            webhooks: None,
-            proxy_image: "proxy:1",
-        }
-    }
+    use crate::resources::fixtures::{owner, server_spec, telemetry_inputs};
 
     #[test]
     fn configmap_has_the_runconfig_key_and_owner() {
         let spec = server_spec();
-        let cm = build(&inputs(&spec, None), &owner()).unwrap();
+        let cm = build(&telemetry_inputs(&spec, None), &owner()).unwrap();
         assert_eq!(cm.metadata.name.as_deref(), Some("fetch-runconfig"));
         assert_eq!(cm.metadata.namespace.as_deref(), Some("team-a"));
         assert_eq!(
@@ -67,8 +53,8 @@ mod tests {
     #[test]
     fn checksum_is_stable_and_follows_the_config() {
         let spec = server_spec();
-        let a = build(&inputs(&spec, None), &owner()).unwrap();
-        let b = build(&inputs(&spec, None), &owner()).unwrap();
+        let a = build(&telemetry_inputs(&spec, None), &owner()).unwrap();
+        let b = build(&telemetry_inputs(&spec, None), &owner()).unwrap();
         assert_eq!(checksum(&a).unwrap(), checksum(&b).unwrap());
         assert_eq!(checksum(&a).unwrap().len(), 64);
 
@@ -81,7 +67,7 @@ mod tests {
             prometheus: None,
         };
         let with_telemetry = build(
-            &inputs(
+            &telemetry_inputs(
                 &spec,
                 Some(TelemetrySource::Ref {
                     config: &cfg,

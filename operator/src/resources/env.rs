@@ -65,7 +65,7 @@ mod tests {
         InlineOpenTelemetry, InlineTelemetry, MCPTelemetryConfigSpec, OpenTelemetryConfig,
         SecretKeyRef, SensitiveHeader,
     };
-    use crate::resources::fixtures::server_spec;
+    use crate::resources::fixtures::{server_spec, telemetry_inputs};
     use rstest::rstest;
 
     #[rstest]
@@ -98,20 +98,6 @@ mod tests {
         }
     }
 
-    fn inputs<'a>(
-        spec: &'a crate::api::MCPServerSpec,
-        telemetry: Option<TelemetrySource<'a>>,
-    ) -> ProxyInputs<'a> {
-        ProxyInputs {
-            name: "fetch",
-            namespace: "team-a",
-            spec,
-            telemetry,
-            webhooks: None,
-            proxy_image: "proxy:1",
-        }
-    }
-
     #[rstest]
     #[case(None, "service.name=fetch,service.namespace=team-a")]
     #[case(Some("billing"), "service.name=billing,service.namespace=team-a")]
@@ -119,7 +105,7 @@ mod tests {
     fn service_name_fallback(#[case] service_name: Option<&str>, #[case] expected: &str) {
         let spec = server_spec();
         let cfg = config(true, &[]);
-        let env = telemetry_env(&inputs(
+        let env = telemetry_env(&telemetry_inputs(
             &spec,
             Some(TelemetrySource::Ref {
                 config: &cfg,
@@ -134,7 +120,7 @@ mod tests {
     fn env_order_follows_sensitive_headers_and_uses_secret_refs_only() {
         let spec = server_spec();
         let cfg = config(true, &["X-API-Key", "Authorization", "b-token"]);
-        let env = telemetry_env(&inputs(
+        let env = telemetry_env(&telemetry_inputs(
             &spec,
             Some(TelemetrySource::Ref {
                 config: &cfg,
@@ -181,7 +167,7 @@ mod tests {
     fn disabled_otel_passes_no_headers() {
         let spec = server_spec();
         let cfg = config(false, &["X-API-Key"]);
-        let env = telemetry_env(&inputs(
+        let env = telemetry_env(&telemetry_inputs(
             &spec,
             Some(TelemetrySource::Ref {
                 config: &cfg,
@@ -194,7 +180,7 @@ mod tests {
     #[test]
     fn no_telemetry_no_env() {
         let spec = server_spec();
-        assert!(telemetry_env(&inputs(&spec, None)).is_empty());
+        assert!(telemetry_env(&telemetry_inputs(&spec, None)).is_empty());
     }
 
     #[rstest]
@@ -210,7 +196,10 @@ mod tests {
             }),
             prometheus: None,
         };
-        let env = telemetry_env(&inputs(&spec, Some(TelemetrySource::Inline(&inline))));
+        let env = telemetry_env(&telemetry_inputs(
+            &spec,
+            Some(TelemetrySource::Inline(&inline)),
+        ));
         assert_eq!(env.len(), 1);
         assert_eq!(env[0].value.as_deref(), Some(expected));
     }

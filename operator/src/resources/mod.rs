@@ -131,7 +131,8 @@ pub(crate) mod fixtures {
     //! Shared inputs for the builder tests.
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 
-    use crate::api::{MCPServerSpec, Transport};
+    use super::{ProxyInputs, TelemetrySource};
+    use crate::api::{MCPServerSpec, MCPWebhookConfigSpec, Transport};
 
     pub fn server_spec() -> MCPServerSpec {
         MCPServerSpec {
@@ -142,6 +143,30 @@ pub(crate) mod fixtures {
             telemetry_config_ref: None,
             webhook_config_ref: None,
         }
+    }
+
+    /// Builder inputs for the server `fetch` in `team-a`.
+    pub fn inputs<'a>(
+        spec: &'a MCPServerSpec,
+        telemetry: Option<TelemetrySource<'a>>,
+        webhooks: Option<&'a MCPWebhookConfigSpec>,
+    ) -> ProxyInputs<'a> {
+        ProxyInputs {
+            name: "fetch",
+            namespace: "team-a",
+            spec,
+            telemetry,
+            webhooks,
+            proxy_image: "proxy:1",
+        }
+    }
+
+    /// [`inputs`] without webhooks.
+    pub fn telemetry_inputs<'a>(
+        spec: &'a MCPServerSpec,
+        telemetry: Option<TelemetrySource<'a>>,
+    ) -> ProxyInputs<'a> {
+        inputs(spec, telemetry, None)
     }
 
     pub fn owner() -> OwnerReference {

@@ -326,7 +326,7 @@ mod tests {
         MetricsConfig, OpenTelemetryConfig, PrometheusConfig, SecretKeyRef, TracingConfig,
         WebhookTlsConfig,
     };
-    use crate::resources::fixtures::server_spec;
+    use crate::resources::fixtures::{inputs, server_spec};
     use rstest::rstest;
     use serde_json::json;
 
@@ -401,21 +401,6 @@ mod tests {
                 metrics: Some(MetricsConfig { enabled: false }),
             }),
             prometheus: Some(PrometheusConfig { enabled: true }),
-        }
-    }
-
-    fn inputs<'a>(
-        spec: &'a crate::api::MCPServerSpec,
-        telemetry: Option<TelemetrySource<'a>>,
-        webhooks: Option<&'a MCPWebhookConfigSpec>,
-    ) -> ProxyInputs<'a> {
-        ProxyInputs {
-            name: "fetch",
-            namespace: "team-a",
-            spec,
-            telemetry,
-            webhooks,
-            proxy_image: "proxy:1",
         }
     }
 

@@ -92,19 +92,12 @@ pub fn build(inputs: &ProxyInputs<'_>, owner: &OwnerReference, checksum: &str) -
 mod tests {
     use super::*;
     use crate::api::{FailurePolicy, MCPWebhookConfigSpec, SecretKeyRef, WebhookSpec};
-    use crate::resources::fixtures::{owner, server_spec};
+    use crate::resources::fixtures::{inputs, owner, server_spec};
 
     #[test]
     fn deployment_shape() {
         let spec = server_spec();
-        let inputs = ProxyInputs {
-            name: "fetch",
-            namespace: "ns",
-            spec: &spec,
-            telemetry: None,
-            webhooks: None,
-            proxy_image: "proxy:1",
-        };
+        let inputs = inputs(&spec, None, None);
         let d = build(&inputs, &owner(), "abc");
         assert_eq!(d.metadata.name.as_deref(), Some("fetch"));
         assert_eq!(d.metadata.labels.as_ref(), Some(&labels("fetch")));
@@ -140,14 +133,7 @@ mod tests {
             }],
             mutating: vec![],
         };
-        let inputs = ProxyInputs {
-            name: "fetch",
-            namespace: "ns",
-            spec: &spec,
-            telemetry: None,
-            webhooks: Some(&webhooks),
-            proxy_image: "p",
-        };
+        let inputs = inputs(&spec, None, Some(&webhooks));
         let d = build(&inputs, &owner(), "abc");
         let pod = d.spec.unwrap().template.spec.unwrap();
         let volumes = pod.volumes.unwrap();

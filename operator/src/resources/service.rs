@@ -28,7 +28,7 @@ pub fn build(inputs: &ProxyInputs<'_>, owner: &OwnerReference) -> Service {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resources::fixtures::{owner, server_spec};
+    use crate::resources::fixtures::{inputs, owner, server_spec};
     use rstest::rstest;
 
     #[rstest]
@@ -37,14 +37,7 @@ mod tests {
     fn service_port_follows_proxy_port(#[case] port: i32) {
         let mut spec = server_spec();
         spec.proxy_port = port;
-        let inputs = ProxyInputs {
-            name: "fetch",
-            namespace: "ns",
-            spec: &spec,
-            telemetry: None,
-            webhooks: None,
-            proxy_image: "p",
-        };
+        let inputs = inputs(&spec, None, None);
         let svc = build(&inputs, &owner());
         assert_eq!(svc.metadata.name.as_deref(), Some("mcp-fetch-proxy"));
         let s = svc.spec.unwrap();

@@ -378,7 +378,7 @@ fn decide(shared: &Shared, method: &http::Method) -> Option<u16> {
     let w = f.writes.as_mut().filter(|w| now < w.until)?;
     let n = w.seen;
     w.seen += 1;
-    if !plan::fails(n, w.ratio) {
+    if !plan::fails(n, w.ratio, plan::SEED) {
         return None;
     }
     let code = plan::status_for(w.injected, &w.statuses);

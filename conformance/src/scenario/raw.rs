@@ -417,8 +417,8 @@ pub(crate) struct RawFailWrites {
     /// in turn (`[409, 500]`). The body is a metav1.Status, as the API server sends.
     #[schemars(with = "StatusCodes")]
     pub status: Node,
-    /// Share of writes to fail, in (0, 1] (default 1). Deterministic, not random:
-    /// 0.5 fails every second write, so runs are reproducible.
+    /// Share of writes to fail, in (0, 1] (default 1). Each write fails with this
+    /// probability from a fixed pseudo-random pattern: the same writes fail on every run.
     #[schemars(with = "Option<f64>")]
     pub ratio: Option<S<f64>>,
 }

@@ -11,5 +11,6 @@ pub mod faults;
 pub mod k8s;
 pub mod mocks;
 pub mod ops;
+pub mod pki;
 pub mod report;
 pub mod scenario;

@@ -3,12 +3,8 @@
 //! One CA signs the API server's serving certificate and the admin client certificate
 //! (`O=system:masters`); a separate key pair signs service-account tokens.
 
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose,
-};
-
 use super::ClusterError;
+use crate::pki::{Ca, PkiError};
 
 /// PEM material for one cluster.
 #[derive(Debug, Clone)]
@@ -43,77 +39,27 @@ const SERVING_NAMES: &[&str] = &[
     "10.0.0.1",
 ];
 
-fn pki_err(what: &str, e: rcgen::Error) -> ClusterError {
-    ClusterError::Pki(format!("{what}: {e}"))
-}
-
-fn dn(common_name: &str, organization: Option<&str>) -> DistinguishedName {
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::CommonName, common_name);
-    if let Some(o) = organization {
-        dn.push(DnType::OrganizationName, o);
+impl From<PkiError> for ClusterError {
+    fn from(e: PkiError) -> Self {
+        ClusterError::Pki(e.to_string())
     }
-    dn
 }
 
 impl ClusterPki {
     /// Generates a fresh CA, serving and admin certificates and a service-account key.
     pub fn generate() -> Result<Self, ClusterError> {
-        let ca_key = KeyPair::generate().map_err(|e| pki_err("CA key", e))?;
-        let mut ca_params = CertificateParams::default();
-        ca_params.distinguished_name = dn("kanon-ca", None);
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
-        let ca_cert = ca_params
-            .self_signed(&ca_key)
-            .map_err(|e| pki_err("CA certificate", e))?;
-        let ca_pem = ca_cert.pem();
-        let ca_key_pem = ca_key.serialize_pem();
-        let issuer = Issuer::new(ca_params, ca_key);
-
-        let serving_key = KeyPair::generate().map_err(|e| pki_err("serving key", e))?;
-        let mut serving = CertificateParams::new(
-            SERVING_NAMES
-                .iter()
-                .map(|s| s.to_string())
-                .collect::<Vec<_>>(),
-        )
-        .map_err(|e| pki_err("serving names", e))?;
-        serving.distinguished_name = dn("kube-apiserver", None);
-        serving.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        serving.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::KeyEncipherment,
-        ];
-        let serving_cert = serving
-            .signed_by(&serving_key, &issuer)
-            .map_err(|e| pki_err("serving certificate", e))?;
-
-        let admin_key = KeyPair::generate().map_err(|e| pki_err("admin key", e))?;
-        let mut admin = CertificateParams::default();
-        admin.distinguished_name = dn("kanon-admin", Some("system:masters"));
-        admin.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-        admin.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::KeyEncipherment,
-        ];
-        let admin_cert = admin
-            .signed_by(&admin_key, &issuer)
-            .map_err(|e| pki_err("admin certificate", e))?;
-
-        let sa = KeyPair::generate().map_err(|e| pki_err("service-account key", e))?;
-
+        let ca = Ca::generate("kanon-ca")?;
+        let serving = ca.server("kube-apiserver", SERVING_NAMES)?;
+        let admin = ca.client("kanon-admin", Some("system:masters"))?;
+        let sa = rcgen::KeyPair::generate()
+            .map_err(|e| ClusterError::Pki(format!("service-account key: {e}")))?;
         Ok(Self {
-            ca_cert: ca_pem,
-            ca_key: ca_key_pem,
-            serving_cert: serving_cert.pem(),
-            serving_key: serving_key.serialize_pem(),
-            admin_cert: admin_cert.pem(),
-            admin_key: admin_key.serialize_pem(),
+            ca_cert: ca.cert_pem,
+            ca_key: ca.key_pem,
+            serving_cert: serving.cert_pem,
+            serving_key: serving.key_pem,
+            admin_cert: admin.cert_pem,
+            admin_key: admin.key_pem,
             sa_key: sa.serialize_pem(),
             sa_pub: sa.public_key_pem(),
         })

@@ -3,10 +3,7 @@
 
 use std::sync::Arc;
 
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose,
-};
+use crate::pki::Ca;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
@@ -29,63 +26,22 @@ fn err(what: &str, e: impl std::fmt::Display) -> String {
     format!("{what}: {e}")
 }
 
-fn leaf(
-    names: Vec<String>,
-    cn: &str,
-    usage: ExtendedKeyUsagePurpose,
-    issuer: &Issuer<'_, KeyPair>,
-) -> Result<(String, String), String> {
-    let key = KeyPair::generate().map_err(|e| err("key", e))?;
-    let mut params = CertificateParams::new(names).map_err(|e| err("names", e))?;
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::CommonName, cn);
-    params.distinguished_name = dn;
-    params.extended_key_usages = vec![usage];
-    params.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-    ];
-    let cert = params
-        .signed_by(&key, issuer)
-        .map_err(|e| err("certificate", e))?;
-    Ok((cert.pem(), key.serialize_pem()))
-}
-
 impl MockPki {
     /// Generates a CA named `cn` and the server and client certificates it issues.
     pub fn generate(cn: &str) -> Result<Self, String> {
-        let ca_key = KeyPair::generate().map_err(|e| err("CA key", e))?;
-        let mut ca = CertificateParams::default();
-        let mut dn = DistinguishedName::new();
-        dn.push(DnType::CommonName, format!("{cn} CA"));
-        ca.distinguished_name = dn;
-        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
-        let ca_cert = ca.self_signed(&ca_key).map_err(|e| err("CA", e))?;
-        let issuer = Issuer::new(ca, ca_key);
-        let (server_cert_pem, server_key_pem) = leaf(
-            vec!["127.0.0.1".into(), "::1".into(), "localhost".into()],
-            cn,
-            ExtendedKeyUsagePurpose::ServerAuth,
-            &issuer,
-        )?;
-        let (client_cert_pem, client_key_pem) = leaf(
-            vec![format!("{cn}-client")],
-            &format!("{cn}-client"),
-            ExtendedKeyUsagePurpose::ClientAuth,
-            &issuer,
-        )?;
-        Ok(Self {
-            ca_pem: ca_cert.pem(),
-            server_cert_pem,
-            server_key_pem,
-            client_cert_pem,
-            client_key_pem,
-        })
+        let issue = || -> Result<Self, crate::pki::PkiError> {
+            let ca = Ca::generate(&format!("{cn} CA"))?;
+            let server = ca.server(cn, &["127.0.0.1", "::1", "localhost"])?;
+            let client = ca.client(&format!("{cn}-client"), None)?;
+            Ok(Self {
+                ca_pem: ca.cert_pem,
+                server_cert_pem: server.cert_pem,
+                server_key_pem: server.key_pem,
+                client_cert_pem: client.cert_pem,
+                client_key_pem: client.key_pem,
+            })
+        };
+        issue().map_err(|e| e.to_string())
     }
 
     /// A rustls server config; with `client_auth`, clients may present a certificate

@@ -51,13 +51,47 @@ pub fn value_with(
         .map_err(|e| failure(e.to_string()))
 }
 
+/// The name of a binding, output or env entry: the text itself, or, for `(expr)`, the
+/// string the expression gives (Chainsaw resolves names like values). `what` names the
+/// entry in errors; a binding or output name must then be a word (`^\w+$`).
+pub fn name_of(
+    name: &str,
+    compiler: Compiler,
+    bindings: &Bindings,
+    what: &str,
+) -> Result<String, Failure> {
+    if !assert::syntax::is_expression(name) {
+        return Ok(name.to_string());
+    }
+    let inner = &name[1..name.len() - 1];
+    // An empty object as `@`, as for values, so multiselects such as `[$a, 'b']` work.
+    let data = Value::Object(Default::default());
+    let resolved = match crate::expr::eval_prefixed(inner, compiler, &data, bindings) {
+        Ok(Value::String(s)) => s,
+        Ok(other) => {
+            return Err(failure(format!(
+                "{what} name {name} gives {other}, not a string"
+            )));
+        }
+        Err(e) => return Err(failure(format!("{what} name {name}: {e}"))),
+    };
+    if what != "env" && !crate::scenario::is_binding_name(&resolved) {
+        return Err(failure(format!(
+            "{what} name {name} gives {resolved:?}: use letters, digits and underscores only"
+        )));
+    }
+    Ok(resolved)
+}
+
 /// Adds `bindings` to `scope` in order (each may use the ones before it).
 pub fn bind_all(list: &[Binding], scope: &Bindings) -> Result<Bindings, Failure> {
     let mut out = scope.clone();
     for b in list {
-        let v = value_with(&b.value, b.compiler, &Value::Null, &out)
-            .map_err(|f| failure(format!("{}: binding {}: {}", b.location, b.name, f.message)))?;
-        out = out.with(b.name.clone(), v);
+        let located =
+            |f: Failure| failure(format!("{}: binding {}: {}", b.location, b.name, f.message));
+        let name = name_of(&b.name, b.compiler, &out, "binding").map_err(located)?;
+        let v = value_with(&b.value, b.compiler, &Value::Null, &out).map_err(located)?;
+        out = out.with(name, v);
     }
     Ok(out)
 }
@@ -90,9 +124,11 @@ pub fn bind_outputs(
         {
             continue;
         }
-        let v = value_with(&o.value, o.compiler, outcome, &out)
-            .map_err(|f| failure(format!("{}: output {}: {}", o.location, o.name, f.message)))?;
-        out = out.with(o.name.clone(), v);
+        let located =
+            |f: Failure| failure(format!("{}: output {}: {}", o.location, o.name, f.message));
+        let name = name_of(&o.name, o.compiler, &out, "output").map_err(located)?;
+        let v = value_with(&o.value, o.compiler, outcome, &out).map_err(located)?;
+        out = out.with(name, v);
     }
     Ok(out)
 }
@@ -146,6 +182,33 @@ mod tests {
             file: Arc::new("test.yaml".into()),
             line: 1,
             column: 1,
+        }
+    }
+
+    #[rstest::rstest]
+    #[case("plain", "binding", Ok("plain"))]
+    #[case("(join('', [$p, 'x']))", "binding", Ok("px"))]
+    #[case("(to_upper($p))", "env", Ok("P"))]
+    #[case("(cel;'c' + 'd')", "output", Ok("cd"))]
+    #[case(
+        "(join('-', [$p, 'x']))",
+        "binding",
+        Err("use letters, digits and underscores only")
+    )]
+    #[case("(join('-', [$p, 'x']))", "env", Ok("p-x"))]
+    #[case("(`1`)", "output", Err("gives 1, not a string"))]
+    #[case("($missing)", "binding", Err("binding name ($missing): "))]
+    #[case("(foo)", "binding", Err("gives null, not a string"))]
+    fn computed_names(
+        #[case] name: &str,
+        #[case] what: &str,
+        #[case] expected: Result<&str, &str>,
+    ) {
+        let scope = Bindings::new().with("p", json!("p"));
+        match (name_of(name, Compiler::Jp, &scope, what), expected) {
+            (Ok(got), Ok(want)) => assert_eq!(got, want),
+            (Err(f), Err(want)) => assert!(f.message.contains(want), "{}", f.message),
+            (got, want) => panic!("{name}: got {got:?}, want {want:?}"),
         }
     }
 

@@ -90,7 +90,10 @@ pub(crate) async fn run_operation(
             capped = true;
         }
     }
-    let scope = cx.refresh_mocks(scope);
+    let scope = cx.refresh_mocks(scope).with(
+        "operation",
+        operation_binding(operation_id(cx, step, op, block), 1),
+    );
     let result = if capped && timeout.is_zero() {
         Err((None, failure("the scenario's timeout has passed")))
     } else {
@@ -126,6 +129,27 @@ pub(crate) async fn run_operation(
 }
 
 type OpResult = Result<Done, (Option<String>, Failure)>;
+
+/// The number of `op` in its block (from 1), as Chainsaw counts for `$operation.id`: a
+/// `catch` block is the scenario's catch followed by the step's.
+fn operation_id(cx: &ScenarioCx<'_>, step: &Step, op: &StepOperation, block: &str) -> usize {
+    let list: Vec<&StepOperation> = match block {
+        "try" => step.try_.iter().collect(),
+        "catch" => cx.scenario.catch.iter().chain(&step.catch).collect(),
+        "finally" => step.finally.iter().collect(),
+        "cleanup" => step.cleanup.iter().collect(),
+        _ => Vec::new(),
+    };
+    list.iter()
+        .position(|o| std::ptr::eq(*o, op))
+        .map_or(1, |i| i + 1)
+}
+
+/// `$operation`: `{id, resourceId}`, the operation's number in its block and the number
+/// of the resource it is working on in its file (both from 1).
+fn operation_binding(id: usize, resource_id: usize) -> Value {
+    serde_json::json!({"id": id, "resourceId": resource_id})
+}
 
 /// Where an operation sits: its step, and the language of its unprefixed `(expr)`s.
 #[derive(Clone, Copy)]
@@ -350,7 +374,15 @@ async fn resource_op(
     };
     let mut b_out = b.clone();
     let mut objects = Vec::new();
-    for m in &r.resources {
+    let operation_id = b
+        .get("operation")
+        .and_then(|o| o.get("id"))
+        .and_then(Value::as_u64)
+        .unwrap_or(1) as usize;
+    for (i, m) in r.resources.iter().enumerate() {
+        let operation = operation_binding(operation_id, i + 1);
+        let b = b.with("operation", operation.clone());
+        b_out = b_out.with("operation", operation);
         let obj = eval::render(m, &b, template, site.compiler).map_err(|f| (None, f))?;
         let object = describe(&obj);
         objects.extend(object.clone());
@@ -775,7 +807,7 @@ fn env_vars(
         .map(|e| {
             let v = eval::value_with(&e.value, e.compiler, &Value::Null, b)?;
             Ok((
-                e.name.clone(),
+                eval::name_of(&e.name, e.compiler, b, "env")?,
                 match v {
                     Value::String(s) => s,
                     other => other.to_string(),

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::lookup::KubeLookup;
 use super::operator::OperatorProcess;
-use super::runner::{RunContext, run_scenario};
+use super::runner::{RunContext, TestIds, run_numbered_scenario};
 use super::schedule::{Job, Policy, run_all};
 use super::suite::OperatorCommand;
 use crate::cluster::{Cluster, ClusterKind, LocalOptions};
@@ -150,10 +150,22 @@ pub fn load_scenarios(opts: &RunOptions) -> Result<Vec<Arc<Scenario>>, RunError>
         .collect())
 }
 
+/// One scenario run: the scenario, its numbers for `$test`, its table row.
+pub type ScenarioJob = (Arc<Scenario>, TestIds, Option<usize>);
+
 /// The jobs of a run: one per scenario, or one per row of a table-driven scenario.
-pub fn jobs(scenarios: &[Arc<Scenario>]) -> Vec<Job<(Arc<Scenario>, Option<usize>)>> {
+pub fn jobs(scenarios: &[Arc<Scenario>]) -> Vec<Job<ScenarioJob>> {
     let mut out = Vec::new();
-    for s in scenarios {
+    // Chainsaw files may share a name: later ones run as `name#2`, `name#3`... so that
+    // reports and evidence folders stay apart.
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (test, s) in scenarios.iter().enumerate() {
+        let count = seen.entry(s.name.as_str()).or_insert(0);
+        *count += 1;
+        let base = match *count {
+            1 => s.name.clone(),
+            n => format!("{}#{n}", s.name),
+        };
         let rows: Vec<Option<usize>> = if s.binding_sets.is_empty() {
             vec![None]
         } else {
@@ -161,10 +173,17 @@ pub fn jobs(scenarios: &[Arc<Scenario>]) -> Vec<Job<(Arc<Scenario>, Option<usize
         };
         for row in rows {
             out.push(Job {
-                item: (s.clone(), row),
+                item: (
+                    s.clone(),
+                    TestIds {
+                        test: test + 1,
+                        row: row.map_or(1, |r| r + 1),
+                    },
+                    row,
+                ),
                 name: match row {
-                    Some(i) => format!("{}[{i}]", s.name),
-                    None => s.name.clone(),
+                    Some(i) => format!("{base}[{i}]"),
+                    None => base.clone(),
                 },
                 file: s.location.file.display().to_string(),
                 clauses: s.clauses.iter().map(|c| c.id.clone()).collect(),
@@ -330,13 +349,13 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
     let reports = run_all(
         jobs(&scenarios),
         opts.policy,
-        move |(scenario, row), name| {
+        move |(scenario, ids, row), name| {
             let ctx = run_ctx.clone();
             async move {
                 let extra = row
                     .and_then(|i| scenario.binding_sets.get(i).cloned())
                     .unwrap_or_default();
-                run_scenario(&ctx, &scenario, &name, &extra).await
+                run_numbered_scenario(&ctx, &scenario, &name, &extra, ids).await
             }
         },
     )
@@ -371,4 +390,46 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
     tokio::task::yield_now().await;
     drop(cluster);
     Ok(report)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn chainsaw(name: &str, rows: usize) -> Arc<Scenario> {
+        let table = if rows == 0 {
+            String::new()
+        } else {
+            format!(
+                "  scenarios:\n{}",
+                "  - bindings: [{name: x, value: 1}]\n".repeat(rows)
+            )
+        };
+        let text = format!(
+            "apiVersion: chainsaw.kyverno.io/v1alpha1\nkind: Test\nmetadata:\n  name: {name}\nspec:\n{table}  steps:\n  - try:\n    - sleep: {{duration: 1ms}}\n"
+        );
+        Arc::new(
+            crate::scenario::parse_str(Path::new("t.yaml"), &text)
+                .unwrap()
+                .remove(0),
+        )
+    }
+
+    #[test]
+    fn jobs_number_tests_and_rows_and_tell_equal_names_apart() {
+        let jobs = jobs(&[chainsaw("a", 0), chainsaw("b", 2), chainsaw("a", 0)]);
+        let seen: Vec<(String, TestIds)> =
+            jobs.iter().map(|j| (j.name.clone(), j.item.1)).collect();
+        let ids = |test, row| TestIds { test, row };
+        assert_eq!(
+            seen,
+            [
+                ("a".to_string(), ids(1, 1)),
+                ("b[0]".to_string(), ids(2, 1)),
+                ("b[1]".to_string(), ids(2, 2)),
+                ("a#2".to_string(), ids(3, 1)),
+            ]
+        );
+    }
 }

@@ -221,12 +221,55 @@ fn skipped_report(scenario: &Scenario, name: &str) -> ScenarioReport {
     }
 }
 
+/// Where a scenario run sits in the run, as Chainsaw numbers it for `$test`: `test`, the
+/// scenario's position among the run's scenarios, and `row`, its `scenarios` table row
+/// (both from 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TestIds {
+    /// The scenario's number in the run.
+    pub test: usize,
+    /// Its table row's number (1 without a table).
+    pub row: usize,
+}
+
+impl Default for TestIds {
+    fn default() -> Self {
+        TestIds { test: 1, row: 1 }
+    }
+}
+
+/// `$test`: `{id, scenarioId, metadata: {name, labels, annotations}}`, as Chainsaw binds it.
+fn test_binding(scenario: &Scenario, ids: TestIds) -> Value {
+    let mut metadata = serde_json::Map::new();
+    metadata.insert("name".into(), Value::String(scenario.name.clone()));
+    for (key, map) in [
+        ("labels", &scenario.labels),
+        ("annotations", &scenario.annotations),
+    ] {
+        if !map.is_empty() {
+            metadata.insert(key.into(), serde_json::json!(map));
+        }
+    }
+    serde_json::json!({"id": ids.test, "scenarioId": ids.row, "metadata": metadata})
+}
+
 /// Runs `scenario` once as `name`, with `extra` bindings (a table row), and reports it.
 pub async fn run_scenario(
     ctx: &RunContext,
     scenario: &Scenario,
     name: &str,
     extra: &[crate::scenario::Binding],
+) -> ScenarioReport {
+    run_numbered_scenario(ctx, scenario, name, extra, TestIds::default()).await
+}
+
+/// [`run_scenario`] for the scenario numbered `ids` in its run.
+pub async fn run_numbered_scenario(
+    ctx: &RunContext,
+    scenario: &Scenario,
+    name: &str,
+    extra: &[crate::scenario::Binding],
+    ids: TestIds,
 ) -> ScenarioReport {
     if scenario.skip {
         return skipped_report(scenario, name);
@@ -314,6 +357,7 @@ pub async fn run_scenario(
         .with("client", Value::Null)
         .with("config", Value::Null)
         .with("namespace", Value::String(ns.clone()))
+        .with("test", test_binding(scenario, ids))
         .with("values", values)
         .with("mocks", cx.mocks.bindings())
         .with("faults", cx.faults.bindings());
@@ -332,7 +376,7 @@ pub async fn run_scenario(
     if first_failure.is_none() {
         for (i, step) in scenario.steps.iter().enumerate() {
             let before = created_counts(&cx).await;
-            let (step_report, step_failure, next_scope) = run_step(&cx, step, &scope).await;
+            let (step_report, step_failure, next_scope) = run_step(&cx, step, i, &scope).await;
             if step.skip_delete == Some(true) {
                 keep_created_since(&cx, &before).await;
             }
@@ -412,8 +456,9 @@ pub async fn run_scenario(
         cleanup_ops.push((usize::MAX, op));
     }
     for (i, step) in scenario.steps.iter().enumerate().take(ran_steps).rev() {
+        let step_scope = scope.with("step", step_binding(i));
         for op in &step.cleanup {
-            let r = exec::run_operation(&cx, step, op, "cleanup", &scope, None).await;
+            let r = exec::run_operation(&cx, step, op, "cleanup", &step_scope, None).await;
             if r.report.status == Status::Failed {
                 first_failure.get_or_insert_with(|| r.report.failure.clone().unwrap_or_default());
             }
@@ -753,14 +798,21 @@ fn cleanup_report(
     }
 }
 
-/// Runs one step; returns its report, its first failure, and the scope after it.
+/// `$step` of the step at `index` (0-based): `{id}`, numbered from 1 as in Chainsaw.
+fn step_binding(index: usize) -> Value {
+    serde_json::json!({"id": index + 1})
+}
+
+/// Runs the step at `index`; returns its report, its first failure, and the scope after it.
 async fn run_step(
     cx: &ScenarioCx<'_>,
     step: &Step,
+    index: usize,
     scope: &Bindings,
 ) -> (StepReport, Option<Failure>, Bindings) {
     let mut ops = Vec::new();
     let mut failure: Option<Failure> = None;
+    let scope = &scope.with("step", step_binding(index));
     let mut b = match super::eval::bind_all(&step.bindings, scope) {
         Ok(b) => b,
         Err(f) => {

@@ -43,7 +43,7 @@ use std::path::{Path, PathBuf};
 
 use super::load::{Found, load_file, parse_str};
 use super::location::{Location, ParseError};
-use super::model::{ObjectSelector, Operation, Scenario};
+use super::model::{Flavor, ObjectSelector, Operation, Scenario};
 
 mod bindings;
 
@@ -203,6 +203,16 @@ fn check(scenarios: &[Scenario], options: &LintOptions) -> Vec<Finding> {
     let mut names: BTreeMap<&str, &Location> = BTreeMap::new();
     for s in scenarios {
         match names.get(s.name.as_str()) {
+            // Chainsaw allows it (Go subtests of the same name get a `#01` suffix): a
+            // warning for its files, reported apart as `name#2`; kanon's own must be unique.
+            Some(first) if s.flavor == Flavor::Chainsaw => findings.push(Finding::at(
+                &s.location,
+                Severity::Warning,
+                format!(
+                    "duplicate scenario name `{}` (also at {first}); reports tell them apart with a `#2`, `#3`... suffix",
+                    s.name
+                ),
+            )),
             Some(first) => findings.push(Finding::at(
                 &s.location,
                 Severity::Error,
@@ -494,6 +504,31 @@ mod tests {
             "  steps:\n  - try:\n    - script:\n        content: echo $X\n        env:\n        - name: X\n          value: x\n        check:\n          ($stdout): ($X)\n",
         );
         let f = lint_str(Path::new("a.yaml"), &env, None);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].message.contains("never defined"), "{f:?}");
+    }
+
+    #[test]
+    fn computed_names_and_engine_bindings() {
+        // `$test`, `$step` and `$operation` are the engine's; a name only a computed
+        // binding name can define is a warning, a name with no candidate at all an error.
+        let y = doc(
+            "  bindings:\n  - name: p\n    value: x\n  steps:\n  - try:\n    - script:\n        content: echo ($test.id)\n        env:\n        - name: (to_upper($p))\n          value: ($step.id)\n        outputs:\n        - name: (join('', [$p, to_string($operation.id)]))\n          value: ($stdout)\n    - script:\n        content: echo a\n        check:\n          ($stdout): ($x1)\n",
+        );
+        let f: Vec<String> = lint_str(Path::new("a.yaml"), &y, None)
+            .iter()
+            .map(|f| f.to_string())
+            .collect();
+        assert_eq!(
+            f,
+            [
+                "a.yaml:22:22: warning: binding `$x1` is not defined by name; the computed binding name at 17:11 may define it at run time"
+            ]
+        );
+        let unknown = doc(
+            "  steps:\n  - try:\n    - script:\n        content: echo a\n        check:\n          ($stdout): ($y)\n",
+        );
+        let f = lint_str(Path::new("a.yaml"), &unknown, None);
         assert_eq!(f.len(), 1, "{f:?}");
         assert!(f[0].message.contains("never defined"), "{f:?}");
     }

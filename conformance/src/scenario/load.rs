@@ -396,12 +396,7 @@ impl Cx {
         for o in raw.unwrap_or_default() {
             let location = self.loc(&o);
             let raw = o.value;
-            if !is_binding_name(&raw.name.value) {
-                self.err(
-                    &raw.name,
-                    format!("invalid output name {:?}", raw.name.value),
-                );
-            }
+            self.check_name(&raw.name, true, "output");
             let compiler = self.compiler(raw.compiler.as_ref());
             self.tree_with(&raw.value, compiler);
             if let Some(m) = &raw.match_ {
@@ -469,7 +464,7 @@ impl Cx {
                     match load_documents(&path) {
                         Ok(docs) => {
                             let file = Arc::new(path.clone());
-                            for node in docs {
+                            for node in docs.into_iter().flat_map(Node::list_items) {
                                 let mut sub = self.sub(&path);
                                 sub.tree(&node);
                                 self.errors.append(&mut sub.errors);
@@ -1519,7 +1514,8 @@ impl Cx {
 }
 
 /// Binding names set by the engine, which `bindings` and `outputs` cannot use
-/// (Chainsaw's list plus kanon's `mocks` and `faults`).
+/// (Chainsaw's built-ins, `$test`, `$step` and `$operation` included, plus kanon's `mocks`
+/// and `faults`).
 pub const RESERVED_BINDINGS: &[&str] = &[
     "namespace",
     "client",
@@ -1530,6 +1526,9 @@ pub const RESERVED_BINDINGS: &[&str] = &[
     "stderr",
     "mocks",
     "faults",
+    "test",
+    "step",
+    "operation",
 ];
 
 /// Whether `name` can be referenced as `$name` (Chainsaw's `^\w+$`).

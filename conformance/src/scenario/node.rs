@@ -113,6 +113,19 @@ impl Node {
         Node::synthetic(v)
     }
 
+    /// The items of a List document (`kind: List`, `ConfigMapList`...: a top-level
+    /// `items` sequence, Chainsaw's test for a list), else the document itself. Files
+    /// holding a List are sent or checked item by item, as Chainsaw does.
+    pub fn list_items(self) -> Vec<Node> {
+        match self.get("items") {
+            Some(Node {
+                value: NodeValue::Seq(items),
+                ..
+            }) => items.clone(),
+            _ => vec![self],
+        }
+    }
+
     /// The value of map key `name`, when this node is a map holding it.
     pub fn get(&self, name: &str) -> Option<&Node> {
         match &self.value {

@@ -323,8 +323,8 @@ fn compiler_defaults_are_inherited_innermost_first() {
 #[test]
 fn a_directory_loads_every_scenario_file() {
     let all = load(&fixtures().join("chainsaw")).unwrap();
-    // Eight Chainsaw test files and one conventional (numbered files) folder.
-    assert_eq!(all.len(), 9);
+    // Nine Chainsaw test files and one conventional (numbered files) folder.
+    assert_eq!(all.len(), 10);
     assert!(
         all.iter()
             .any(|s| s.name == "conventional" && s.steps.len() == 2)

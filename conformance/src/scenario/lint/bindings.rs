@@ -4,7 +4,8 @@
 //! The scenario is flattened into a list of [`Event`]s (a name defined, a name used) in
 //! execution order, then read front to back:
 //! 1. built-ins ([`RESERVED_BINDINGS`]: `$namespace`, `$values`, `$mocks`, `$error`,
-//!    `$stdout`, `$stderr`, `$client`, `$config`) are always defined;
+//!    `$stdout`, `$stderr`, `$client`, `$config`, `$test`, `$step`, `$operation`...)
+//!    are always defined;
 //! 2. `spec.namespaceTemplate`, then `spec.bindings` and the `spec.scenarios` rows;
 //! 3. each step in order: its `bindings` (a step template's first, then `use.with`, then
 //!    the step's own), then its `try`, `catch` and `finally` operations; names bound in
@@ -18,7 +19,9 @@
 //! and for the operations after it.
 //!
 //! A use with no definition before it is an error: "used before it is defined (defined
-//! at L:C)" when a definition comes later, "used but never defined" otherwise.
+//! at L:C)" when a definition comes later, "used but never defined" otherwise; only a
+//! warning once a binding or output whose name is an expression came before it, since
+//! that name is only known at run time.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -48,6 +51,9 @@ pub(super) struct BindingReport {
 enum Event {
     /// `$name` becomes bound here.
     Define { name: String, location: Location },
+    /// A binding whose name is an expression becomes bound here: which name is only
+    /// known at run time.
+    DefineComputed { location: Location },
     /// `$name` is referenced by the expression `source` here.
     Use {
         name: String,
@@ -63,10 +69,14 @@ pub(super) fn check(s: &Scenario) -> BindingReport {
     let mut findings = Vec::new();
     let mut mock_sources = Vec::new();
     let mut value_sources = Vec::new();
+    let mut computed: Option<&Location> = None;
     for (i, event) in events.iter().enumerate() {
         match event {
             Event::Define { name, .. } => {
                 defined.insert(name);
+            }
+            Event::DefineComputed { location } => {
+                computed.get_or_insert(location);
             }
             Event::Use {
                 name,
@@ -86,14 +96,30 @@ pub(super) fn check(s: &Scenario) -> BindingReport {
                     Event::Define { name: n, location } if n == name => Some(location),
                     _ => None,
                 });
-                let message = match later {
-                    Some(at) => format!(
-                        "binding `${name}` is used before it is defined (defined at {})",
-                        short_location(at, location)
+                let finding = match (later, computed) {
+                    (Some(at), _) => Finding::at(
+                        location,
+                        Severity::Error,
+                        format!(
+                            "binding `${name}` is used before it is defined (defined at {})",
+                            short_location(at, location)
+                        ),
                     ),
-                    None => format!("binding `${name}` is used but never defined"),
+                    (None, Some(at)) => Finding::at(
+                        location,
+                        Severity::Warning,
+                        format!(
+                            "binding `${name}` is not defined by name; the computed binding name at {} may define it at run time",
+                            short_location(at, location)
+                        ),
+                    ),
+                    (None, None) => Finding::at(
+                        location,
+                        Severity::Error,
+                        format!("binding `${name}` is used but never defined"),
+                    ),
                 };
-                findings.push(Finding::at(location, Severity::Error, message));
+                findings.push(finding);
             }
         }
     }
@@ -191,17 +217,32 @@ fn operation(op: &StepOperation, ev: &mut Vec<Event>) {
 fn bindings(list: &[Binding], ev: &mut Vec<Event>) {
     for b in list {
         tree(&b.value, b.compiler, &b.location.file, ev);
+        define(&b.name, b.compiler, &b.location, ev);
+    }
+}
+
+/// A binding or output named `name`: a plain name is defined; an `(expr)` name uses the
+/// bindings of its expression and defines a name known only at run time.
+fn define(name: &str, c: Compiler, location: &Location, ev: &mut Vec<Event>) {
+    if syntax::is_expression(name) {
+        string(name, c, location, ev);
+        ev.push(Event::DefineComputed {
+            location: location.clone(),
+        });
+    } else {
         ev.push(Event::Define {
-            name: b.name.clone(),
-            location: b.location.clone(),
+            name: name.to_string(),
+            location: location.clone(),
         });
     }
 }
 
-/// `env` entries: their values use bindings, their names are environment variables.
+/// `env` entries: their values use bindings, their names are environment variables
+/// (an `(expr)` name uses bindings too).
 fn values(list: &[Binding], ev: &mut Vec<Event>) {
     for b in list {
         tree(&b.value, b.compiler, &b.location.file, ev);
+        string(&b.name, b.compiler, &b.location, ev);
     }
 }
 
@@ -211,10 +252,7 @@ fn output(out: &Output, ev: &mut Vec<Event>) {
         tree(m, out.compiler, file, ev);
     }
     tree(&out.value, out.compiler, file, ev);
-    ev.push(Event::Define {
-        name: out.name.clone(),
-        location: out.location.clone(),
-    });
+    define(&out.name, out.compiler, &out.location, ev);
 }
 
 fn expectations(list: &[Expectation], c: Compiler, file: &Arc<PathBuf>, ev: &mut Vec<Event>) {

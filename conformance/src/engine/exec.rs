@@ -383,7 +383,12 @@ async fn resource_op(
         let operation = operation_binding(operation_id, i + 1);
         let b = b.with("operation", operation.clone());
         b_out = b_out.with("operation", operation);
-        let obj = eval::render(m, &b, template, site.compiler).map_err(|f| (None, f))?;
+        let mut obj = eval::render(m, &b, template, site.compiler).map_err(|f| (None, f))?;
+        if let (Some(grace), "apply" | "create" | "update") =
+            (cx.scenario.force_termination_grace_period, action)
+        {
+            apply::force_termination_grace_period(&mut obj, grace.as_secs() as i64);
+        }
         let object = describe(&obj);
         objects.extend(object.clone());
         let call = async {

@@ -24,6 +24,34 @@ pub struct WriteOptions {
     pub dry_run: bool,
 }
 
+/// Sets the pods' `terminationGracePeriodSeconds` of `obj` to `seconds` when it is a
+/// kind that carries pods (Pod, Deployment, StatefulSet, DaemonSet, Job, CronJob), as
+/// Chainsaw's `forceTerminationGracePeriod` does before apply, create and update, so a
+/// test's pods go fast; other kinds, and 0 seconds, are left alone.
+pub fn force_termination_grace_period(obj: &mut Value, seconds: i64) {
+    if seconds == 0 {
+        return;
+    }
+    let path: &[&str] = match obj.get("kind").and_then(Value::as_str) {
+        Some("Pod") => &["spec"],
+        Some("Deployment" | "StatefulSet" | "DaemonSet" | "Job") => &["spec", "template", "spec"],
+        Some("CronJob") => &["spec", "jobTemplate", "spec", "template", "spec"],
+        _ => return,
+    };
+    let mut at = obj;
+    for key in path {
+        let Some(map) = at.as_object_mut() else {
+            return;
+        };
+        at = map
+            .entry(key.to_string())
+            .or_insert_with(|| Value::Object(Default::default()));
+    }
+    if let Some(spec) = at.as_object_mut() {
+        spec.insert("terminationGracePeriodSeconds".into(), seconds.into());
+    }
+}
+
 fn to_dynamic(obj: &Value) -> Result<DynamicObject, OpError> {
     serde_json::from_value(obj.clone()).map_err(|e| OpError::InvalidObject(e.to_string()))
 }
@@ -143,4 +171,36 @@ pub async fn update(env: &OpEnv, obj: Value, opts: WriteOptions) -> Result<Value
         }
     };
     Ok(to_value(&stored))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[rstest::rstest]
+    #[case(json!({"kind": "Pod", "spec": {"containers": []}}), Some("/spec/terminationGracePeriodSeconds"))]
+    #[case(json!({"kind": "Deployment", "spec": {"template": {"spec": {}}}}), Some("/spec/template/spec/terminationGracePeriodSeconds"))]
+    #[case(json!({"kind": "StatefulSet", "spec": {}}), Some("/spec/template/spec/terminationGracePeriodSeconds"))]
+    #[case(json!({"kind": "Job"}), Some("/spec/template/spec/terminationGracePeriodSeconds"))]
+    #[case(json!({"kind": "CronJob", "spec": {"jobTemplate": {}}}), Some("/spec/jobTemplate/spec/template/spec/terminationGracePeriodSeconds"))]
+    #[case(json!({"kind": "ConfigMap", "data": {}}), None)]
+    fn grace_period_lands_in_the_pod_spec(#[case] mut obj: Value, #[case] at: Option<&str>) {
+        let before = obj.clone();
+        force_termination_grace_period(&mut obj, 5);
+        match at {
+            Some(path) => assert_eq!(obj.pointer(path), Some(&json!(5)), "{obj}"),
+            None => assert_eq!(obj, before),
+        }
+        let mut untouched = before.clone();
+        force_termination_grace_period(&mut untouched, 0);
+        assert_eq!(untouched, before, "0 seconds changes nothing");
+    }
+
+    #[test]
+    fn a_spec_of_the_wrong_type_is_left_alone() {
+        let mut obj = json!({"kind": "Pod", "spec": "oops"});
+        force_termination_grace_period(&mut obj, 5);
+        assert_eq!(obj, json!({"kind": "Pod", "spec": "oops"}));
+    }
 }

@@ -597,3 +597,258 @@ async fn a_step_with_skip_delete_keeps_its_objects_off_the_cleanup_list() {
     );
     assert!(!deleted.iter().any(|o| o.ends_with("/kept")), "{deleted:?}");
 }
+
+#[tokio::test]
+async fn a_skipped_step_is_reported_and_not_run() {
+    let (ctx, _w) = context(json!({}), None).await;
+    let r = run(
+        &ctx,
+        &repo().join("fixtures/engine/step-skip/chainsaw-test.yaml"),
+    )
+    .await;
+    assert_eq!(r.status, Status::Passed, "{:?}", r.failure());
+    let steps: Vec<(&str, Status, usize)> = r.attempts[0]
+        .steps
+        .iter()
+        .map(|s| (s.name.as_str(), s.status, s.operations.len()))
+        .collect();
+    assert_eq!(steps[1], ("skipped", Status::Skipped, 0), "{steps:?}");
+    assert_eq!(steps[0].1, Status::Passed);
+    assert_eq!(steps[2].1, Status::Passed);
+    let junit = kanon::report::junit::render(&kanon::report::model::RunReport {
+        kanon_version: "test".into(),
+        started: "t".into(),
+        duration: Duration::ZERO,
+        scenarios: vec![r.clone()],
+        values: Default::default(),
+    })
+    .unwrap();
+    assert!(junit.contains("skipped: skipped"), "{junit}");
+}
+
+#[tokio::test]
+async fn a_skipped_scenario_says_why() {
+    let (ctx, _w) = context(json!({}), None).await;
+    let text = std::fs::read_to_string(repo().join("fixtures/engine/step-skip/chainsaw-test.yaml"))
+        .unwrap()
+        .replace("spec:\n  steps:", "spec:\n  skip: true\n  steps:");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("chainsaw-test.yaml"), text).unwrap();
+    let r = run(&ctx, &dir.path().join("chainsaw-test.yaml")).await;
+    assert_eq!(r.status, Status::Skipped);
+    assert!(r.skip_reason.unwrap().contains("skip: true"));
+}
+
+#[tokio::test]
+async fn collector_fields_are_expressions_evaluated_with_the_bindings() {
+    let (ctx, _w) = context(json!({}), None).await;
+    let r = run(
+        &ctx,
+        &repo().join("fixtures/engine/expression-fields/scenario.yaml"),
+    )
+    .await;
+    assert_eq!(r.status, Status::Passed, "{:#?}", r.failure());
+    let ops = &r.attempts[0].steps[0].operations;
+    let get = ops.iter().find(|o| o.operation == "get").unwrap();
+    assert!(get.output.contains("teal"), "{}", get.output);
+    let describe = ops.iter().find(|o| o.operation == "describe").unwrap();
+    assert!(describe.output.contains("colour"), "{}", describe.output);
+    // A wait whose expression names nothing that exists times out naming the result.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("scenario.yaml"),
+        r#"apiVersion: chainsaw.kyverno.io/v1alpha1
+kind: Test
+metadata: {name: expression-miss}
+spec:
+  bindings:
+  - name: cm
+    value: nowhere
+  steps:
+  - try:
+    - wait:
+        apiVersion: v1
+        kind: ConfigMap
+        name: (concat($cm, '-x'))
+        timeout: 1s
+        for: {creation: {}}
+"#,
+    )
+    .unwrap();
+    let r = run(&ctx, &dir.path().join("scenario.yaml")).await;
+    assert_eq!(r.status, Status::Failed);
+    let f = r.failure().unwrap();
+    assert!(f.message.contains("nowhere-x"), "{f:?}");
+}
+
+#[tokio::test]
+async fn step_and_operation_clusters_route_innermost_first() {
+    let (ctx, _w) = context(json!({}), None).await;
+    // The scenario picks `target`, which it declares unreachable. The first step declares
+    // a reachable `target` that hides it, and one operation declares its own `mine`:
+    // that step passes only if each name resolves to its innermost declaration. The
+    // second step declares nothing, so `target` is the scenario's again.
+    let dir = multi_cluster_fixture(
+        r#"apiVersion: chainsaw.kyverno.io/v1alpha1
+kind: Test
+metadata:
+  name: scoped-clusters
+spec:
+  clusters:
+    target: {kubeconfig: broken.kubeconfig}
+  cluster: target
+  steps:
+  - name: hidden
+    clusters:
+      target: {kubeconfig: other.kubeconfig}
+    try:
+    - apply:
+        resource:
+          apiVersion: v1
+          kind: ConfigMap
+          metadata: {name: scoped}
+    - assert:
+        clusters:
+          mine: {kubeconfig: other.kubeconfig}
+        cluster: mine
+        resource:
+          apiVersion: v1
+          kind: ConfigMap
+          metadata: {name: scoped}
+  - name: outer
+    try:
+    - apply:
+        timeout: 2s
+        resource:
+          apiVersion: v1
+          kind: ConfigMap
+          metadata: {name: unreachable}
+"#,
+    )
+    .await;
+    let r = run(&ctx, &dir.path().join("test.yaml")).await;
+    assert_eq!(r.status, Status::Failed);
+    let steps: Vec<(&str, Status)> = r.attempts[0]
+        .steps
+        .iter()
+        .map(|s| (s.name.as_str(), s.status))
+        .collect();
+    assert_eq!(
+        steps[..2],
+        [("hidden", Status::Passed), ("outer", Status::Failed)]
+    );
+    let f = r.failure().unwrap();
+    assert!(
+        f.message.contains("cluster \"target\"") && f.message.contains("broken.kubeconfig"),
+        "{f:?}"
+    );
+    // What the first step created through the step's `target` was deleted from it.
+    let client = LocalCluster::shared()
+        .await
+        .unwrap()
+        .client()
+        .await
+        .unwrap();
+    let cms: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(client, &r.namespace);
+    assert!(cms.get_opt("scoped").await.unwrap().is_none());
+}
+
+/// An address of this machine other than loopback (the API server refuses to proxy to
+/// loopback addresses, and Endpoints may not hold them): the source address of a route
+/// out, found without sending anything.
+fn non_loopback_ip() -> std::net::IpAddr {
+    let s = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+    s.connect("192.0.2.255:9")
+        .or_else(|_| s.connect("10.255.255.255:9"))
+        .unwrap();
+    let ip = s.local_addr().unwrap().ip();
+    assert!(
+        !ip.is_loopback(),
+        "this test needs a non-loopback address, found {ip}"
+    );
+    ip
+}
+
+/// A tiny HTTP server on all addresses answering every GET with
+/// `{"path": <request path>, "served": "kanon-test"}`; returns its port.
+async fn echo_server() -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let mut len = 0;
+                while !buf[..len].windows(4).any(|w| w == b"\r\n\r\n") && len < buf.len() {
+                    match conn.read(&mut buf[len..]).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => len += n,
+                    }
+                }
+                let head = String::from_utf8_lossy(&buf[..len]).to_string();
+                let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
+                let body = json!({"path": path, "served": "kanon-test"}).to_string();
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = conn.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn proxy_reaches_a_service_through_the_api_server() {
+    let port = echo_server().await;
+    let ip = non_loopback_ip();
+    let (ctx, _w) = context(json!({"ip": ip.to_string(), "port": port}), None).await;
+    let r = run(&ctx, &repo().join("fixtures/engine/proxy/scenario.yaml")).await;
+    assert_eq!(r.status, Status::Passed, "{:#?}", r.failure());
+    let proxy = r.attempts[0].steps[0]
+        .operations
+        .iter()
+        .find(|o| o.operation == "proxy")
+        .unwrap();
+    assert!(
+        proxy.output.contains("/services/echo:http/proxy/hello/"),
+        "{}",
+        proxy.output
+    );
+    assert!(proxy.output.contains("kanon-test"), "{}", proxy.output);
+}
+
+#[tokio::test]
+async fn proxy_to_a_missing_service_fails_naming_it() {
+    let (ctx, _w) = context(json!({}), None).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("chainsaw-test.yaml"),
+        r#"apiVersion: chainsaw.kyverno.io/v1alpha1
+kind: Test
+metadata: {name: proxy-missing}
+spec:
+  steps:
+  - try:
+    - proxy:
+        apiVersion: v1
+        kind: Service
+        name: nope
+        port: http
+        path: /healthz
+"#,
+    )
+    .unwrap();
+    let r = run(&ctx, &dir.path().join("chainsaw-test.yaml")).await;
+    assert_eq!(r.status, Status::Failed);
+    let f = r.failure().unwrap();
+    let want = format!("proxy to v1/Service {}/nope", r.namespace);
+    assert!(f.message.contains(&want), "{f:?}");
+    assert!(f.message.contains("404"), "{f:?}");
+    assert!(f.message.contains("services \"nope\" not found"), "{f:?}");
+    let op = &r.attempts[0].steps[0].operations[0];
+    assert_eq!(op.location.line, 8, "{op:?}");
+}

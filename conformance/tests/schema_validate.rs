@@ -167,6 +167,8 @@ fn bad_input_schema_errors_are_rejected() {
             "/spec/steps/0/try/0/wait/for",
         ),
         ("bad-mock-type.yaml", "/spec/mocks/0"),
+        ("bad-proxy-port.yaml", "/spec/steps/0/try/0/proxy/port"),
+        ("bad-step-skip.yaml", "/spec/steps/0/skip"),
     ];
     let mut missed = Vec::new();
     for (file, at) in cases {

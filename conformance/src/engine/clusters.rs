@@ -1,10 +1,12 @@
-//! The other clusters of multi-cluster scenarios (`spec.clusters`, Chainsaw's
-//! multi-cluster tests).
+//! The other clusters of multi-cluster scenarios (Chainsaw's multi-cluster tests):
+//! `clusters` registries on the scenario, a step or an operation, and `cluster:` names
+//! resolved to their innermost declaration (see [`crate::scenario::find_cluster`]).
 //!
 //! [`ClusterPool`] holds one connection (client, kind resolver, watch hub, lookup for
 //! `x_k8s_*` functions) per kubeconfig and context, made the first time a scenario of
 //! the run names that cluster and shared by every later one. [`ScenarioClusters`] is
-//! one scenario's view: the first operation that runs against a cluster creates the
+//! one scenario's view, also one use per kubeconfig and context (whatever name, at
+//! whatever level, led there): the first operation that runs against a cluster creates the
 //! scenario's namespace there and a kubeconfig for its scripts; at the end the objects
 //! created there and that namespace are deleted from it.
 
@@ -100,31 +102,47 @@ pub(crate) struct ClusterUse {
     pub created_namespace: bool,
 }
 
-/// The other clusters one scenario has used so far, by name, in first-use order.
+/// The other clusters one scenario has used so far, in first-use order: one use per
+/// kubeconfig and context, whatever names (at whatever level: scenario, step,
+/// operation) led to it.
 #[derive(Default)]
 pub(crate) struct ScenarioClusters {
-    used: tokio::sync::Mutex<Vec<(String, ClusterUse)>>,
+    used: tokio::sync::Mutex<Vec<(PoolKey, String, ClusterUse)>>,
 }
 
 impl ScenarioClusters {
-    /// The scenario's use of `name`, set up by `open` on first use.
-    pub async fn get_or_open<F, Fut>(&self, name: &str, open: F) -> Result<ClusterUse, String>
+    /// The scenario's use of the cluster `def` declares, set up by `open` on first use;
+    /// `open` gets a name for the use that no earlier use of the scenario has (the
+    /// definition's name, suffixed when another definition took it).
+    pub async fn get_or_open<F, Fut>(&self, def: &ClusterDef, open: F) -> Result<ClusterUse, String>
     where
-        F: FnOnce() -> Fut,
+        F: FnOnce(String) -> Fut,
         Fut: std::future::Future<Output = Result<ClusterUse, String>>,
     {
+        let key = (def.kubeconfig.clone(), def.context.clone());
         let mut used = self.used.lock().await;
-        if let Some((_, u)) = used.iter().find(|(n, _)| n == name) {
+        if let Some((_, _, u)) = used.iter().find(|(k, _, _)| *k == key) {
             return Ok(u.clone());
         }
-        let u = open().await?;
-        used.push((name.to_string(), u.clone()));
+        let mut name = def.name.clone();
+        let mut n = 1;
+        while used.iter().any(|(_, used_name, _)| *used_name == name) {
+            n += 1;
+            name = format!("{}-{n}", def.name);
+        }
+        let u = open(name.clone()).await?;
+        used.push((key, name, u.clone()));
         Ok(u)
     }
 
-    /// Every cluster used, in first-use order.
+    /// Every cluster used, by the name of its use, in first-use order.
     pub async fn all(&self) -> Vec<(String, ClusterUse)> {
-        self.used.lock().await.clone()
+        self.used
+            .lock()
+            .await
+            .iter()
+            .map(|(_, name, u)| (name.clone(), u.clone()))
+            .collect()
     }
 }
 

@@ -18,12 +18,14 @@ use crate::ops::command::{self, ProcessSpec};
 use crate::ops::delete::{self as delete_op, DeleteSpec};
 use crate::ops::diagnostics::{self, Lookup};
 use crate::ops::jsonpath::JsonPath;
+use crate::ops::proxy as proxy_op;
 use crate::ops::wait::{self as wait_op, WaitSpec};
 use crate::ops::{ObjectRef, OpEnv, OpError, assert as assert_op, patch as patch_op};
 use crate::report::model::{Failure, OperationReport, Status, now_rfc3339};
 use crate::scenario::{
-    CheckOp, CommandOp, DeleteTarget, Expectation, Flavor, ObjectSelector, Operation,
-    PropagationPolicy, ResourceOp, ScriptOp, Step, StepOperation, WaitFor, selected_cluster,
+    CheckOp, ClusterDef, CommandOp, DeleteTarget, Expectation, Flavor, ObjectSelector, Operation,
+    PropagationPolicy, ProxyOp, ResourceOp, ScriptOp, Step, StepOperation, WaitFor, find_cluster,
+    selected_cluster,
 };
 
 /// What an operation hands on to the operations after it: `scope` plus what it bound on
@@ -100,6 +102,7 @@ pub(crate) async fn run_operation(
         let site = Site {
             step,
             compiler: op.compiler,
+            clusters: &op.clusters,
         };
         dispatch(cx, site, &op.operation, &scope, timeout).await
     };
@@ -151,11 +154,13 @@ fn operation_binding(id: usize, resource_id: usize) -> Value {
     serde_json::json!({"id": id, "resourceId": resource_id})
 }
 
-/// Where an operation sits: its step, and the language of its unprefixed `(expr)`s.
+/// Where an operation sits: its step, the language of its unprefixed `(expr)`s, and
+/// the clusters it declares.
 #[derive(Clone, Copy)]
 struct Site<'a> {
     step: &'a Step,
     compiler: Compiler,
+    clusters: &'a [ClusterDef],
 }
 
 async fn dispatch(
@@ -173,7 +178,24 @@ async fn dispatch(
         step.cluster.as_deref(),
         cx.scenario.cluster.as_deref(),
     );
-    let other = cx.other_cluster(selected).await.map_err(|f| (None, f))?;
+    // The name means the innermost declaration of it: operation, step, scenario.
+    let def = match selected {
+        None => None,
+        Some(name) => Some(
+            find_cluster(name, site.clusters, &step.clusters, &cx.scenario.clusters).ok_or_else(
+                || {
+                    (
+                        None,
+                        failure(format!(
+                            "{}: unknown cluster {name:?}: declare it under `clusters`",
+                            op.location()
+                        )),
+                    )
+                },
+            )?,
+        ),
+    };
+    let other = cx.other_cluster(def).await.map_err(|f| (None, f))?;
     // (Always re-attached: outputs of an operation on another cluster carry its lookup.)
     let (env, lookup) = match &other {
         Some(u) => (&u.env, u.conn.lookup.clone()),
@@ -203,7 +225,7 @@ async fn dispatch(
             .await
         }
         Operation::Delete(d) => delete(cx, env, site, d, scope, timeout).await,
-        Operation::Wait(w) => wait(env, w, timeout).await,
+        Operation::Wait(w) => wait(env, w, (scope, compiler), timeout).await,
         Operation::Sleep(s) => {
             if s.duration > timeout {
                 tokio::time::sleep(timeout).await;
@@ -215,25 +237,36 @@ async fn dispatch(
         Operation::Disrupt(d) => disrupt(cx, d, timeout).await,
         Operation::Command(c) => command(cx, env, c, (scope, compiler), timeout).await,
         Operation::Script(s) => script(cx, env, s, (scope, compiler), timeout).await,
-        Operation::Get(g) => diag(env, &g.object, timeout, DiagKind::Get).await,
-        Operation::Describe(d) => diag(env, &d.object, timeout, DiagKind::Describe).await,
-        Operation::Events(e) => diag(env, &e.object, timeout, DiagKind::Events).await,
+        Operation::Get(g) => {
+            let o = render_selector(&g.object, scope, compiler).map_err(|f| (None, f))?;
+            diag(env, &o, timeout, DiagKind::Get).await
+        }
+        Operation::Describe(d) => {
+            let o = render_selector(&d.object, scope, compiler).map_err(|f| (None, f))?;
+            diag(env, &o, timeout, DiagKind::Describe).await
+        }
+        Operation::Events(e) => {
+            let o = render_selector(&e.object, scope, compiler).map_err(|f| (None, f))?;
+            diag(env, &o, timeout, DiagKind::Events).await
+        }
         Operation::PodLogs(p) => {
+            let o = render_selector(&p.object, scope, compiler).map_err(|f| (None, f))?;
+            let container =
+                optional_text(p.container.as_deref(), scope, compiler).map_err(|f| (None, f))?;
             let text = tokio::time::timeout(
                 timeout,
                 diagnostics::pod_logs(
                     env,
-                    p.object.name.as_deref(),
-                    p.object.selector.as_deref(),
-                    p.container.as_deref(),
-                    p.tail
-                        .unwrap_or(if p.object.name.is_some() { 1000 } else { 10 }),
+                    o.name.as_deref(),
+                    o.selector.as_deref(),
+                    container.as_deref(),
+                    p.tail.unwrap_or(if o.name.is_some() { 1000 } else { 10 }),
                 ),
             )
             .await;
             match text {
                 Ok(Ok(t)) => Ok(Done {
-                    object: p.object.name.clone(),
+                    object: o.name.clone(),
                     bindings: None,
                     output: t,
                 }),
@@ -241,6 +274,7 @@ async fn dispatch(
                 Err(_) => Err((None, failure(format!("podLogs: not within {timeout:?}")))),
             }
         }
+        Operation::Proxy(p) => proxy(env, p, (scope, compiler), timeout).await,
     }
 }
 
@@ -766,21 +800,59 @@ async fn require_kind(env: &OpEnv, o: &ObjectSelector) -> Result<(String, String
     }
 }
 
-async fn wait(env: &OpEnv, w: &crate::scenario::WaitOp, timeout: Duration) -> OpResult {
-    let (api_version, kind) = require_kind(env, &w.object).await.map_err(|f| (None, f))?;
-    let selector = LabelSelector::parse(w.object.selector.as_deref().unwrap_or(""))
+/// An object selector with its `(expr)` fields (namespace, name, label selector)
+/// evaluated, as Chainsaw evaluates them; an empty result means the field is unset.
+fn render_selector(
+    o: &ObjectSelector,
+    b: &Bindings,
+    compiler: Compiler,
+) -> Result<ObjectSelector, Failure> {
+    Ok(ObjectSelector {
+        namespace: optional_text(o.namespace.as_deref(), b, compiler)?,
+        name: optional_text(o.name.as_deref(), b, compiler)?,
+        selector: optional_text(o.selector.as_deref(), b, compiler)?,
+        ..o.clone()
+    })
+}
+
+/// An optional string field that may be an `(expr)`: its text, none when unset or
+/// empty.
+fn optional_text(
+    s: Option<&str>,
+    b: &Bindings,
+    compiler: Compiler,
+) -> Result<Option<String>, Failure> {
+    Ok(s.map(|s| text_arg(s, b, compiler))
+        .transpose()?
+        .filter(|s| !s.is_empty()))
+}
+
+async fn wait(
+    env: &OpEnv,
+    w: &crate::scenario::WaitOp,
+    (scope, compiler): (&Bindings, Compiler),
+    timeout: Duration,
+) -> OpResult {
+    let object = render_selector(&w.object, scope, compiler).map_err(|f| (None, f))?;
+    let text = |s: &str| text_arg(s, scope, compiler).map_err(|f| (None, f));
+    let (api_version, kind) = require_kind(env, &object).await.map_err(|f| (None, f))?;
+    let selector = LabelSelector::parse(object.selector.as_deref().unwrap_or(""))
         .map_err(|e| (None, failure(e.to_string())))?;
     let for_ = match &w.for_ {
         WaitFor::Deletion => wait_op::WaitFor::Deletion,
         WaitFor::Creation => wait_op::WaitFor::Creation,
         WaitFor::Condition { name, value } => wait_op::WaitFor::Condition {
-            name: name.clone(),
-            value: value.clone(),
+            name: text(name)?,
+            value: value.as_deref().map(text).transpose()?,
         },
         WaitFor::JsonPath { path, value } => wait_op::WaitFor::JsonPath {
-            path: JsonPath::parse(path).map_err(|e| (None, failure(e.to_string())))?,
-            value: value.clone(),
+            path: JsonPath::parse(&text(path)?).map_err(|e| (None, failure(e.to_string())))?,
+            value: value.as_deref().map(text).transpose()?,
         },
+    };
+    let w = &crate::scenario::WaitOp {
+        object,
+        ..w.clone()
     };
     let spec = WaitSpec {
         api_version: api_version.clone(),
@@ -861,6 +933,18 @@ async fn process(
     } else {
         format!("$ {}\n{}{}", spec.args.join(" "), out.stdout, out.stderr)
     };
+    outcome(&out, ("exit 0", log), check, outputs, (scope, b))
+}
+
+/// Judges what a process (or a proxied request) printed: `check` when given (else an
+/// error fails), then `outputs`, with `$stdout`, `$stderr` and `$error` bound.
+fn outcome(
+    out: &command::ProcessOutput,
+    (ok, log): (&str, String),
+    check: Option<(&crate::scenario::Node, Compiler)>,
+    outputs: &[crate::scenario::Output],
+    (scope, b): (&Bindings, &Bindings),
+) -> OpResult {
     let b = b
         .with("stdout", Value::String(out.stdout.clone()))
         .with("stderr", Value::String(out.stderr.clone()))
@@ -873,7 +957,7 @@ async fn process(
             eval::check(node, compiler, &out.bindings(), &b).map_err(|mut f| {
                 f.message = format!(
                     "check failed ({}); stdout: {:?}; stderr: {:?}",
-                    out.error.as_deref().unwrap_or("exit 0"),
+                    out.error.as_deref().unwrap_or(ok),
                     out.stdout.trim(),
                     out.stderr.trim()
                 );
@@ -882,7 +966,15 @@ async fn process(
         }
         None => {
             if let Some(e) = &out.error {
-                return Err((None, failure(format!("{e}; stderr: {}", out.stderr.trim()))));
+                let stderr = out.stderr.trim();
+                return Err((
+                    None,
+                    failure(if stderr.is_empty() || e.contains(stderr) {
+                        e.clone()
+                    } else {
+                        format!("{e}; stderr: {stderr}")
+                    }),
+                ));
             }
         }
     }
@@ -892,6 +984,59 @@ async fn process(
         bindings: (!outputs.is_empty()).then(|| export(scope, &b, &bound)),
         output: log,
     })
+}
+
+/// `proxy`: the object's `(expr)` fields evaluated, the GET sent, the answer judged
+/// like a command's output (`$stdout` is the body).
+async fn proxy(
+    env: &OpEnv,
+    p: &ProxyOp,
+    (scope, compiler): (&Bindings, Compiler),
+    timeout: Duration,
+) -> OpResult {
+    let text = |s: &str| text_arg(s, scope, compiler).map_err(|f| (None, f));
+    let opt = |s: Option<&str>| optional_text(s, scope, compiler).map_err(|f| (None, f));
+    let spec = proxy_op::ProxySpec {
+        api_version: p.api_version.clone(),
+        kind: p.kind.clone(),
+        namespace: opt(p.namespace.as_deref())?,
+        name: text(&p.name)?,
+        port: opt(p.port.as_deref())?,
+        path: opt(p.path.as_deref())?,
+    };
+    let object = Some(format!(
+        "{}/{} {}{}",
+        spec.api_version,
+        spec.kind,
+        spec.name,
+        spec.port
+            .as_deref()
+            .map(|p| format!(":{p}"))
+            .unwrap_or_default()
+    ));
+    let answer = proxy_op::proxy(env, &spec, timeout)
+        .await
+        .map_err(|e| (object.clone(), failure(e.to_string())))?;
+    let out = command::ProcessOutput {
+        stdout: answer.body.clone(),
+        stderr: answer.message.clone(),
+        exit_code: Some(if answer.error.is_some() { 1 } else { 0 }),
+        error: answer.error.clone(),
+        duration: Duration::ZERO,
+    };
+    let log = format!("GET {}\n{}{}", answer.url, out.stdout, out.stderr);
+    outcome(
+        &out,
+        ("2xx answer", log),
+        p.check.as_ref().map(|n| (n, compiler)),
+        &p.outputs,
+        (scope, scope),
+    )
+    .map(|mut d| {
+        d.object = object.clone();
+        d
+    })
+    .map_err(|(_, f)| (object, f))
 }
 
 async fn command(
@@ -1033,6 +1178,45 @@ mod tests {
     fn an_undefined_binding_in_a_ref_is_an_error() {
         let err = render_ref(&reference(), &Bindings::new(), true, Compiler::Jp).unwrap_err();
         assert!(err.message.contains("$other"), "{err:?}");
+    }
+
+    #[test]
+    fn selector_fields_are_evaluated_in_the_operations_language() {
+        let o = ObjectSelector {
+            api_version: Some("v1".into()),
+            kind: Some("ConfigMap".into()),
+            namespace: Some("($other)".into()),
+            name: Some("(concat('cm-', $suffix))".into()),
+            selector: Some("app=web".into()),
+            ..Default::default()
+        };
+        let r = render_selector(&o, &scope(), Compiler::Jp).unwrap();
+        assert_eq!(r.namespace.as_deref(), Some("ns-2"));
+        assert_eq!(r.name.as_deref(), Some("cm-x"));
+        assert_eq!(r.selector.as_deref(), Some("app=web"), "plain text stays");
+        assert_eq!(r.kind.as_deref(), Some("ConfigMap"));
+        let cel = ObjectSelector {
+            name: Some("('cm-' + bindings.resolve('suffix'))".into()),
+            ..Default::default()
+        };
+        let r = render_selector(&cel, &scope(), Compiler::Cel).unwrap();
+        assert_eq!(r.name.as_deref(), Some("cm-x"));
+        let err = render_selector(&o, &Bindings::new(), Compiler::Jp).unwrap_err();
+        assert!(err.message.contains("$other"), "{err:?}");
+    }
+
+    #[test]
+    fn an_empty_expression_result_leaves_a_field_unset() {
+        let b = scope().with("none", json!(""));
+        assert_eq!(
+            optional_text(Some("($none)"), &b, Compiler::Jp).unwrap(),
+            None
+        );
+        assert_eq!(optional_text(None, &b, Compiler::Jp).unwrap(), None);
+        assert_eq!(
+            optional_text(Some("($app)"), &b, Compiler::Jp).unwrap(),
+            Some("web".into())
+        );
     }
 
     #[test]

@@ -31,7 +31,8 @@ use crate::report::model::{
     now_rfc3339,
 };
 use crate::scenario::{
-    Flavor, Location, Scenario, Step, StepOperation, TimeoutClass, Timeouts, resolve_timeout,
+    ClusterDef, Flavor, Location, Scenario, Step, StepOperation, TimeoutClass, Timeouts,
+    resolve_timeout,
 };
 
 /// What every scenario of a run shares.
@@ -145,23 +146,18 @@ impl ScenarioCx<'_> {
         )
     }
 
-    /// The environment of the other cluster `name` (none: the cluster kanon was given),
-    /// set up on first use: connection, namespace, kubeconfig for scripts.
-    pub async fn other_cluster(&self, name: Option<&str>) -> Result<Option<ClusterUse>, Failure> {
-        let Some(name) = name else { return Ok(None) };
-        let Some(def) = self.scenario.clusters.iter().find(|c| c.name == name) else {
-            return Err(Failure {
-                message: format!(
-                    "{}: unknown cluster {name:?}: declare it under spec.clusters",
-                    self.scenario.location
-                ),
-                ..Default::default()
-            });
-        };
-        let open = || async {
+    /// The environment of the other cluster `def` declares (none: the cluster kanon was
+    /// given), set up on first use: connection, namespace, kubeconfig for scripts.
+    pub async fn other_cluster(
+        &self,
+        def: Option<&ClusterDef>,
+    ) -> Result<Option<ClusterUse>, Failure> {
+        let Some(def) = def else { return Ok(None) };
+        let name = def.name.as_str();
+        let open = |use_name: String| async move {
             let conn = self.ctx.clusters.connect(def).await?;
             let ns = &self.env.namespace;
-            let kubeconfig = super::clusters::scoped_kubeconfig(&self.ctx.work_dir, ns, name);
+            let kubeconfig = super::clusters::scoped_kubeconfig(&self.ctx.work_dir, ns, &use_name);
             let env = OpEnv::new(
                 conn.client.clone(),
                 conn.resolver.clone(),
@@ -173,14 +169,19 @@ impl ScenarioCx<'_> {
             // (another cluster name for the same API server) is used, not taken over.
             let created_namespace = ensure_namespace(self.ctx, self.scenario, &env, ns, true)
                 .await
-                .map_err(|e| format!("cluster {name:?}: {e}"))?;
+                .map_err(|e| format!("cluster {name:?} ({}): {e}", def.kubeconfig.display()))?;
             crate::cluster::kubeconfig::write_with_namespace(
                 &conn.kubeconfig,
                 &kubeconfig,
                 conn.context.as_deref(),
                 ns,
             )
-            .map_err(|e| format!("cluster {name:?}: kubeconfig: {e}"))?;
+            .map_err(|e| {
+                format!(
+                    "cluster {name:?} ({}): kubeconfig: {e}",
+                    def.kubeconfig.display()
+                )
+            })?;
             Ok(ClusterUse {
                 env,
                 conn,
@@ -188,7 +189,7 @@ impl ScenarioCx<'_> {
             })
         };
         self.other
-            .get_or_open(name, open)
+            .get_or_open(def, open)
             .await
             .map(Some)
             .map_err(|e| Failure {
@@ -272,7 +273,10 @@ pub async fn run_numbered_scenario(
     ids: TestIds,
 ) -> ScenarioReport {
     if scenario.skip {
-        return skipped_report(scenario, name);
+        let mut report = skipped_report(scenario, name);
+        report.skip_reason = Some("`skip: true` in its spec".into());
+        ctx.console.scenario(&report);
+        return report;
     }
     // A disruption this run cannot perform skips the scenario, saying why: never a
     // silent pass.
@@ -375,6 +379,16 @@ pub async fn run_numbered_scenario(
     let mut failed_step: Option<usize> = None;
     if first_failure.is_none() {
         for (i, step) in scenario.steps.iter().enumerate() {
+            if step.skip {
+                // Chainsaw's step `skip`: reported, not run (nor its cleanup).
+                ctx.console.step_skipped(name, &step.name);
+                steps_report.push(StepReport {
+                    name: step.name.clone(),
+                    status: Status::Skipped,
+                    operations: vec![],
+                });
+                continue;
+            }
             let before = created_counts(&cx).await;
             let (step_report, step_failure, next_scope) = run_step(&cx, step, i, &scope).await;
             if step.skip_delete == Some(true) {
@@ -418,7 +432,9 @@ pub async fn run_numbered_scenario(
             .map(|(n, p)| (n.clone(), crate::cluster::process::log_tail(p, 200)))
             .collect();
         for op in steps_report.iter().flat_map(|s| s.operations.iter()) {
-            if matches!(op.operation.as_str(), "script" | "command") && !op.output.is_empty() {
+            if matches!(op.operation.as_str(), "script" | "command" | "proxy")
+                && !op.output.is_empty()
+            {
                 logs.push((
                     format!(
                         "{}-{}-{}",
@@ -455,7 +471,14 @@ pub async fn run_numbered_scenario(
         ctx.console.operation(name, "cleanup", &op);
         cleanup_ops.push((usize::MAX, op));
     }
-    for (i, step) in scenario.steps.iter().enumerate().take(ran_steps).rev() {
+    for (i, step) in scenario
+        .steps
+        .iter()
+        .enumerate()
+        .take(ran_steps)
+        .filter(|(_, s)| !s.skip)
+        .rev()
+    {
         let step_scope = scope.with("step", step_binding(i));
         for op in &step.cleanup {
             let r = exec::run_operation(&cx, step, op, "cleanup", &step_scope, None).await;

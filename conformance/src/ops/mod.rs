@@ -15,6 +15,7 @@ pub mod delete;
 pub mod diagnostics;
 pub mod jsonpath;
 pub mod patch;
+pub mod proxy;
 pub mod wait;
 
 use std::path::PathBuf;

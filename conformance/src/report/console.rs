@@ -124,6 +124,21 @@ impl Console {
         self.line(&text);
     }
 
+    /// A step that was skipped (`skip: true`): none of its operations ran.
+    pub fn step_skipped(&self, scenario: &str, step: &str) {
+        if self.verbosity == Verbosity::Quiet {
+            return;
+        }
+        let now = super::model::now_rfc3339();
+        self.line(&format!(
+            "{} {:<5} {} | {} | step skipped (skip: true)",
+            self.paint(DIM, now.get(11..19).unwrap_or(&now)),
+            self.status_word(Status::Skipped),
+            scenario,
+            step
+        ));
+    }
+
     /// One finished scenario.
     pub fn scenario(&self, s: &ScenarioReport) {
         if self.verbosity == Verbosity::Quiet && s.status.is_success() {
@@ -235,6 +250,21 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains('\x1b'), "no colour when not a terminal");
+    }
+
+    #[test]
+    fn skipped_steps_get_a_line_of_their_own() {
+        let buf = Buf::default();
+        let c = Console::new(Box::new(buf.clone()), false, Verbosity::Normal);
+        c.step_skipped("scn", "later");
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        assert!(
+            text.contains("SKIP  scn | later | step skipped (skip: true)"),
+            "{text}"
+        );
+        let quiet = Buf::default();
+        Console::new(Box::new(quiet.clone()), false, Verbosity::Quiet).step_skipped("scn", "s");
+        assert!(quiet.0.lock().unwrap().is_empty());
     }
 
     #[test]

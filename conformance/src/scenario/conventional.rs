@@ -162,6 +162,7 @@ pub(crate) fn load_conventional(
                 description: None,
                 continue_on_error: false,
                 compiler: crate::expr::Compiler::Jp,
+                clusters: vec![],
                 operation,
             });
         }
@@ -182,6 +183,8 @@ pub(crate) fn load_conventional(
             cleanup: vec![],
             deletion_propagation_policy: None,
             cluster: None,
+            clusters: vec![],
+            skip: false,
             template_file: None,
         });
     }

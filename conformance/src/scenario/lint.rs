@@ -290,6 +290,7 @@ fn check_scenario(s: &Scenario, options: &LintOptions, findings: &mut Vec<Findin
             Operation::Wait(w) => selector(&w.object, "wait", &w.location, findings),
             Operation::Get(g) => selector(&g.object, "get", &g.location, findings),
             Operation::Describe(d) => selector(&d.object, "describe", &d.location, findings),
+            Operation::Proxy(p) => proxy_kind(p, findings),
             _ => {}
         }
     }
@@ -367,6 +368,21 @@ fn mock_ref(
 
 /// `resource:` (a kubectl-style name resolved through discovery) and `kind:` both
 /// name the kind: the engine uses `apiVersion` + `kind` and ignores `resource`.
+/// Only core Services, Pods and Nodes have a `proxy` subresource: any other kind is a
+/// 404 at run time.
+fn proxy_kind(p: &crate::scenario::ProxyOp, findings: &mut Vec<Finding>) {
+    if p.api_version != "v1" || !matches!(p.kind.as_str(), "Service" | "Pod" | "Node") {
+        findings.push(Finding::at(
+            &p.location,
+            Severity::Warning,
+            format!(
+                "`proxy` to {}/{}: only v1 Service, Pod and Node serve a proxy subresource",
+                p.api_version, p.kind
+            ),
+        ));
+    }
+}
+
 fn selector(o: &ObjectSelector, op: &str, location: &Location, findings: &mut Vec<Finding>) {
     if o.resource.is_some() && o.kind.is_some() {
         findings.push(Finding::at(
@@ -449,6 +465,23 @@ mod tests {
         assert!(
             findings[0].file.ends_with("my_test/00-configmap.yaml"),
             "{findings:?}"
+        );
+    }
+
+    #[test]
+    fn proxy_targets_and_expression_fields_are_linted() {
+        let y = doc(
+            "  steps:\n  - try:\n    - proxy:\n        apiVersion: apps/v1\n        kind: Deployment\n        name: ($nope)\n    - wait:\n        apiVersion: v1\n        kind: ConfigMap\n        name: ($ghost)\n        for: {deletion: {}}\n",
+        );
+        let f = lint_str(Path::new("a.yaml"), &y, None);
+        let text: Vec<String> = f.iter().map(|f| f.to_string()).collect();
+        assert_eq!(text.len(), 3, "{text:?}");
+        assert!(text.iter().any(|t| t.contains("`$nope`")), "{text:?}");
+        assert!(text.iter().any(|t| t.contains("`$ghost`")), "{text:?}");
+        assert!(
+            text.iter()
+                .any(|t| t.contains("warning") && t.contains("apps/v1/Deployment")),
+            "{text:?}"
         );
     }
 

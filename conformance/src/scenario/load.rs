@@ -160,9 +160,15 @@ struct Cx {
     file: Arc<PathBuf>,
     base: PathBuf,
     errors: Vec<ParseError>,
-    /// `cluster:` names seen while converting the current scenario, checked against
-    /// its `clusters:` once the scenario is built.
-    cluster_refs: Vec<(String, Location)>,
+    /// `cluster:` names seen while converting the current scenario, with the names the
+    /// step and operation around them declare, checked against the scenario's
+    /// `clusters:` once the scenario is built.
+    cluster_refs: Vec<(String, Location, Vec<String>)>,
+    /// The cluster names declared by the step and operation being converted (the
+    /// scenario's are checked at the end).
+    scope_clusters: Vec<String>,
+    /// The `clusters` of the action being converted, taken by its operation.
+    op_clusters: Vec<ClusterDef>,
     /// The language of unprefixed `(expr)` strings where the document is being
     /// converted: the innermost `compiler` of operation, step and scenario.
     compiler: Compiler,
@@ -175,6 +181,8 @@ impl Cx {
             base: file.parent().map(Path::to_path_buf).unwrap_or_default(),
             errors: Vec::new(),
             cluster_refs: Vec::new(),
+            scope_clusters: Vec::new(),
+            op_clusters: Vec::new(),
             compiler: Compiler::Jp,
         }
     }
@@ -187,6 +195,8 @@ impl Cx {
             base: self.base.clone(),
             errors: Vec::new(),
             cluster_refs: Vec::new(),
+            scope_clusters: self.scope_clusters.clone(),
+            op_clusters: Vec::new(),
             compiler: self.compiler,
         }
     }
@@ -243,8 +253,18 @@ impl Cx {
             return None;
         }
         let at = self.loc(&s);
-        self.cluster_refs.push((s.value.clone(), at));
+        self.cluster_refs
+            .push((s.value.clone(), at, self.scope_clusters.clone()));
         Some(s.value)
+    }
+
+    /// An action's `clusters:`: declared for its operation (taken by `operation`) and
+    /// visible to its `cluster:`. Call before converting the action's `cluster`.
+    fn action_clusters(&mut self, raw: Option<S<ClusterMap>>) {
+        let defs = self.clusters(raw);
+        self.scope_clusters
+            .extend(defs.iter().map(|c| c.name.clone()));
+        self.op_clusters = defs;
     }
 
     fn flag(s: Option<S<bool>>) -> Option<bool> {
@@ -628,6 +648,7 @@ impl Cx {
         }
         let catch = self.operations(spec.catch);
         self.no_disrupt(&catch, "catch");
+        self.no_proxy(&catch, "catch");
         let disrupts = steps
             .iter()
             .flat_map(|s: &Step| s.try_.iter())
@@ -701,7 +722,7 @@ impl Cx {
         })
     }
 
-    /// `spec.clusters`: each kubeconfig resolved against the scenario's folder and
+    /// A `clusters` registry (scenario, step or action): each kubeconfig resolved against the scenario's folder and
     /// required to exist, so a typo fails at load time rather than mid-run.
     fn clusters(&mut self, raw: Option<S<ClusterMap>>) -> Vec<ClusterDef> {
         let mut out: Vec<ClusterDef> = Vec::new();
@@ -740,14 +761,15 @@ impl Cx {
         out
     }
 
-    /// Every `cluster:` of the scenario names one of its `clusters` (a cluster whose
-    /// entry was itself in error is not reported twice).
+    /// Every `cluster:` of the scenario names one of the `clusters` declared around it:
+    /// on its operation, its step or the scenario (a cluster whose entry was itself in
+    /// error is not reported twice).
     fn check_cluster_refs(&mut self, clusters: &[ClusterDef]) {
-        for (name, at) in std::mem::take(&mut self.cluster_refs) {
-            if !clusters.iter().any(|c| c.name == name) {
+        for (name, at, visible) in std::mem::take(&mut self.cluster_refs) {
+            if !visible.contains(&name) && !clusters.iter().any(|c| c.name == name) {
                 let known: Vec<&str> = clusters.iter().map(|c| c.name.as_str()).collect();
                 self.errors.push(at.error(format!(
-                    "unknown cluster {name:?}: declare it under spec.clusters{}",
+                    "unknown cluster {name:?}: declare it under `clusters` of the operation, the step or the scenario{}",
                     if known.is_empty() {
                         String::new()
                     } else {
@@ -810,13 +832,21 @@ impl Cx {
 
     fn step(&mut self, index: usize, raw: S<RawStep>) -> Step {
         let compiler = raw.value.compiler.clone();
-        self.with_compiler(compiler.as_ref(), |cx| cx.step_body(index, raw))
-            .0
+        let scope = self.scope_clusters.len();
+        let step = self
+            .with_compiler(compiler.as_ref(), |cx| cx.step_body(index, raw))
+            .0;
+        self.scope_clusters.truncate(scope);
+        step
     }
 
     fn step_body(&mut self, index: usize, raw: S<RawStep>) -> Step {
         let location = self.loc(&raw);
-        let raw = raw.value;
+        let mut raw = raw.value;
+        // The step's clusters first: its `cluster:` and its operations can name them.
+        let clusters = self.clusters(raw.clusters.take());
+        self.scope_clusters
+            .extend(clusters.iter().map(|c| c.name.clone()));
         let mut bindings = Vec::new();
         let mut try_ = Vec::new();
         let mut catch = Vec::new();
@@ -852,6 +882,7 @@ impl Cx {
             ("cleanup", &cleanup),
         ] {
             self.no_disrupt(ops, block);
+            self.no_proxy(ops, block);
         }
         Step {
             name: Cx::string(raw.name).unwrap_or_else(|| format!("step-{}", index + 1)),
@@ -867,6 +898,8 @@ impl Cx {
             cleanup,
             deletion_propagation_policy: self.propagation(raw.deletion_propagation_policy.as_ref()),
             cluster: self.cluster(raw.cluster),
+            clusters,
+            skip: Cx::flag(raw.skip).unwrap_or(false),
             template_file,
         }
     }
@@ -905,6 +938,7 @@ impl Cx {
         };
         let mut sub = Cx::new(&path);
         sub.compiler = self.compiler;
+        sub.scope_clusters = self.scope_clusters.clone();
         let mut result = None;
         for doc in docs {
             let doc = doc.value;
@@ -955,9 +989,13 @@ impl Cx {
 
     fn operation(&mut self, raw: S<RawOperation>) -> Option<StepOperation> {
         let compiler = raw.value.compiler.clone();
+        let scope = self.scope_clusters.len();
         let (op, compiler) = self.with_compiler(compiler.as_ref(), |cx| cx.operation_body(raw));
+        self.scope_clusters.truncate(scope);
+        let clusters = std::mem::take(&mut self.op_clusters);
         op.map(|mut op| {
             op.compiler = compiler;
+            op.clusters = clusters;
             op
         })
     }
@@ -1012,11 +1050,12 @@ impl Cx {
         ));
         one!(r.events, "events", |cx: &mut Cx, v| Some(cx.events(v)));
         one!(r.pod_logs, "podLogs", |cx: &mut Cx, v| Some(cx.pod_logs(v)));
+        one!(r.proxy, "proxy", |cx: &mut Cx, v| cx.proxy(v));
         one!(r.disrupt, "disrupt", |cx: &mut Cx, v| cx.disrupt(v));
         match names.len() {
             0 => {
                 self.errors.push(location.error(
-                    "operation has no action: expected one of apply, create, update, patch, assert, error, consistently, delete, wait, sleep, command, script, get, describe, events, podLogs, disrupt",
+                    "operation has no action: expected one of apply, create, update, patch, assert, error, consistently, delete, wait, sleep, command, script, get, describe, events, podLogs, proxy, disrupt",
                 ));
                 return None;
             }
@@ -1035,6 +1074,7 @@ impl Cx {
             description: Cx::string(r.description),
             continue_on_error: Cx::flag(r.continue_on_error).unwrap_or(false),
             compiler: self.compiler,
+            clusters: Vec::new(),
             operation,
         })
     }
@@ -1046,6 +1086,18 @@ impl Cx {
             if matches!(op.operation, Operation::Disrupt(_)) {
                 self.errors.push(op.location.error(format!(
                     "`disrupt` belongs in `try`, not in `{block}`: disruptions are lifted by themselves when the scenario ends"
+                )));
+            }
+        }
+    }
+
+    /// `proxy` only belongs in `try`, as in Chainsaw (its catch, finally and cleanup
+    /// entries take no `proxy`).
+    fn no_proxy(&mut self, ops: &[StepOperation], block: &str) {
+        for op in ops {
+            if matches!(op.operation, Operation::Proxy(_)) {
+                self.errors.push(op.location.error(format!(
+                    "`proxy` belongs in `try`, not in `{block}` (as in Chainsaw); use a `script` with `kubectl get --raw` there"
                 )));
             }
         }
@@ -1188,7 +1240,8 @@ impl Cx {
 
     fn resource_op(&mut self, v: S<RawResourceAction>) -> Option<ResourceOp> {
         let location = self.loc(&v);
-        let r = v.value;
+        let mut r = v.value;
+        self.action_clusters(r.clusters.take());
         let resources = self.manifests(location.clone(), r.file.as_ref(), r.resource, true);
         if let Some(sub) = &r.subresource
             && sub.value != "status"
@@ -1215,7 +1268,8 @@ impl Cx {
 
     fn check_op(&mut self, v: S<RawCheckAction>) -> CheckOp {
         let location = self.loc(&v);
-        let r = v.value;
+        let mut r = v.value;
+        self.action_clusters(r.clusters.take());
         let trees = self.manifests(location.clone(), r.file.as_ref(), r.resource, true);
         CheckOp {
             location,
@@ -1231,7 +1285,8 @@ impl Cx {
 
     fn consistently(&mut self, v: S<RawConsistently>) -> Option<Operation> {
         let location = self.loc(&v);
-        let r = v.value;
+        let mut r = v.value;
+        self.action_clusters(r.clusters.take());
         let trees = self.manifests(location.clone(), r.file.as_ref(), r.resource, true);
         let duration = self.duration(Some(&r.duration))?;
         Some(Operation::Consistently(ConsistentlyOp {
@@ -1251,7 +1306,8 @@ impl Cx {
 
     fn delete(&mut self, v: S<RawDelete>) -> Option<Operation> {
         let location = self.loc(&v);
-        let r = v.value;
+        let mut r = v.value;
+        self.action_clusters(r.clusters.take());
         let target = match r.ref_ {
             Some(rf) => {
                 if r.file.is_some() {
@@ -1314,6 +1370,10 @@ impl Cx {
             let _ = n;
             self.err(s, "set either `name` or `selector`, not both");
         }
+        // As in Chainsaw, these are expressions: `(expr)` is evaluated with the bindings.
+        for field in [&namespace, &name, &selector].into_iter().flatten() {
+            self.text_expr(field);
+        }
         ObjectSelector {
             api_version: Cx::string(api_version),
             kind: Cx::string(kind),
@@ -1326,7 +1386,8 @@ impl Cx {
 
     fn wait(&mut self, v: S<RawWait>) -> Option<Operation> {
         let location = self.loc(&v);
-        let r = v.value;
+        let mut r = v.value;
+        self.action_clusters(r.clusters.take());
         let object = self.selector(
             &location,
             r.api_version,
@@ -1345,6 +1406,18 @@ impl Cx {
         }
         if f.creation.is_some() {
             conditions.push(WaitFor::Creation);
+        }
+        if let Some(c) = &f.condition {
+            self.text_expr(&c.value.name);
+            if let Some(v) = &c.value.value {
+                self.text_expr(v);
+            }
+        }
+        if let Some(j) = &f.json_path {
+            self.text_expr(&j.value.path);
+            if let Some(v) = &j.value.value {
+                self.text_expr(v);
+            }
         }
         if let Some(c) = f.condition {
             conditions.push(WaitFor::Condition {
@@ -1376,7 +1449,8 @@ impl Cx {
 
     fn command(&mut self, v: S<RawCommand>) -> Operation {
         let location = self.loc(&v);
-        let r = v.value;
+        let mut r = v.value;
+        self.action_clusters(r.clusters.take());
         if let Some(c) = &r.check {
             self.tree(c);
         }
@@ -1405,7 +1479,8 @@ impl Cx {
 
     fn script(&mut self, v: S<RawScript>) -> Operation {
         let location = self.loc(&v);
-        let r = v.value;
+        let mut r = v.value;
+        self.action_clusters(r.clusters.take());
         if let Some(c) = &r.check {
             self.tree(c);
         }
@@ -1425,7 +1500,8 @@ impl Cx {
 
     fn get(&mut self, v: S<RawGet>) -> Operation {
         let location = self.loc(&v);
-        let r = v.value;
+        let mut r = v.value;
+        self.action_clusters(r.clusters.take());
         let object = self.selector(
             &location,
             r.api_version,
@@ -1447,7 +1523,8 @@ impl Cx {
 
     fn describe(&mut self, v: S<RawDescribe>) -> Operation {
         let location = self.loc(&v);
-        let r = v.value;
+        let mut r = v.value;
+        self.action_clusters(r.clusters.take());
         let object = self.selector(
             &location,
             r.api_version,
@@ -1469,7 +1546,8 @@ impl Cx {
 
     fn events(&mut self, v: S<RawEvents>) -> Operation {
         let location = self.loc(&v);
-        let r = v.value;
+        let mut r = v.value;
+        self.action_clusters(r.clusters.take());
         let object = self.selector(
             &location,
             None,
@@ -1491,7 +1569,8 @@ impl Cx {
 
     fn pod_logs(&mut self, v: S<RawPodLogs>) -> Operation {
         let location = self.loc(&v);
-        let r = v.value;
+        let mut r = v.value;
+        self.action_clusters(r.clusters.take());
         let object = self.selector(
             &location,
             None,
@@ -1502,6 +1581,9 @@ impl Cx {
             r.selector,
             false,
         );
+        if let Some(c) = &r.container {
+            self.text_expr(c);
+        }
         Operation::PodLogs(PodLogsOp {
             location,
             object,
@@ -1510,6 +1592,68 @@ impl Cx {
             timeout: self.duration(r.timeout.as_ref()),
             cluster: self.cluster(r.cluster),
         })
+    }
+}
+
+impl Cx {
+    /// `proxy`: the object (its name, namespace, port and path may be `(expr)`s), an
+    /// optional `check` tree and `outputs`.
+    fn proxy(&mut self, v: S<RawProxy>) -> Option<Operation> {
+        let location = self.loc(&v);
+        let mut r = v.value;
+        self.action_clusters(r.clusters.take());
+        for field in [Some(&r.name), r.namespace.as_ref(), r.path.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            self.text_expr(field);
+        }
+        if r.name.value.is_empty() {
+            self.err(&r.name, "proxy needs the `name` of the object to proxy to");
+        }
+        let port = match r.port.as_ref().map(|n| (n, &n.value)) {
+            None => None,
+            Some((node, NodeValue::String(p))) => {
+                let t = p.as_str();
+                if crate::assert::syntax::is_expression(t)
+                    && let Err(e) = crate::expr::compile_prefixed(&t[1..t.len() - 1], self.compiler)
+                {
+                    self.node_err(node, format!("invalid expression {t}: {e}"));
+                }
+                Some(p.clone())
+            }
+            Some((_, NodeValue::Number(n)))
+                if n.as_u64().is_some_and(|p| (1..=65535).contains(&p)) =>
+            {
+                Some(n.to_string())
+            }
+            Some((node, _)) => {
+                self.node_err(
+                    node,
+                    format!(
+                        "proxy `port` must be a port name, a number in 1..=65535 or an (expression), found {}",
+                        node.type_name()
+                    ),
+                );
+                None
+            }
+        };
+        if let Some(c) = &r.check {
+            self.tree(c);
+        }
+        Some(Operation::Proxy(ProxyOp {
+            location,
+            api_version: r.api_version.value,
+            kind: r.kind.value,
+            namespace: Cx::string(r.namespace).filter(|n| !n.is_empty()),
+            name: r.name.value,
+            port,
+            path: Cx::string(r.path),
+            check: r.check,
+            outputs: self.outputs(r.outputs),
+            timeout: self.duration(r.timeout.as_ref()),
+            cluster: self.cluster(r.cluster),
+        }))
     }
 }
 

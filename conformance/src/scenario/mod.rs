@@ -15,7 +15,7 @@
 //! - [`StepOperation`]: `description`, `continueOnError` and one [`Operation`] — an enum
 //!   with one variant per action (apply, create, update, patch, assert, error,
 //!   consistently, delete, wait, sleep, command, script, get, describe, events,
-//!   podLogs).
+//!   podLogs, proxy).
 //! - Resources and assertion trees are [`Manifest`]s: positioned YAML [`Node`]s, already
 //!   read from `file:` references (relative to the scenario file; a path or a glob; every
 //!   document of every matched file), or inline from `resource:`. Their `(expr)` keys

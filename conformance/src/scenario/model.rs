@@ -110,6 +110,20 @@ pub fn selected_cluster<'a>(
     operation.or(step).or(scenario)
 }
 
+/// The definition `name` has where an operation runs: the innermost registry that
+/// declares it, of the operation's, the step's and the scenario's `clusters` (Chainsaw
+/// scoping: an inner `clusters` entry hides an outer one of the same name).
+pub fn find_cluster<'a>(
+    name: &str,
+    operation: &'a [ClusterDef],
+    step: &'a [ClusterDef],
+    scenario: &'a [ClusterDef],
+) -> Option<&'a ClusterDef> {
+    [operation, step, scenario]
+        .into_iter()
+        .find_map(|registry| registry.iter().find(|c| c.name == name))
+}
+
 impl Scenario {
     /// What the scenario's `disrupt` operations act on, each target once, in order.
     pub fn disrupt_targets(&self) -> Vec<DisruptTarget> {
@@ -221,6 +235,11 @@ pub struct Step {
     pub deletion_propagation_policy: Option<PropagationPolicy>,
     /// `cluster`.
     pub cluster: Option<String>,
+    /// `clusters`: clusters declared for this step (they hide the scenario's entries of
+    /// the same name), in source order.
+    pub clusters: Vec<ClusterDef>,
+    /// `skip`: the step is reported skipped and not run (Chainsaw's TestStep `skip`).
+    pub skip: bool,
     /// The step template this step was built from (`use.template`), resolved.
     pub template_file: Option<PathBuf>,
 }
@@ -238,6 +257,9 @@ pub struct StepOperation {
     /// `compiler`, else its step's, else its scenario's (JMESPath by default). Its
     /// bindings, outputs and `env` entries carry their own, already resolved.
     pub compiler: Compiler,
+    /// The `clusters` declared on the operation's action (they hide the step's and the
+    /// scenario's entries of the same name), in source order.
+    pub clusters: Vec<ClusterDef>,
     /// The operation.
     pub operation: Operation,
 }
@@ -277,6 +299,10 @@ pub enum Operation {
     Events(EventsOp),
     /// `podLogs`: prints pod logs (catch blocks).
     PodLogs(PodLogsOp),
+    /// `proxy`: a GET through the API server's proxy subresource of a Service, Pod or
+    /// Node; the response is exposed like a command's output (`$stdout`, `$error`).
+    /// `try` blocks only, as in Chainsaw.
+    Proxy(ProxyOp),
     /// `disrupt` (kanon): injects a fault into the operator's API traffic or restarts
     /// the API server (contract clauses REC-2, REC-3). `try` blocks only, in scenarios
     /// with `concurrent: false`.
@@ -303,6 +329,7 @@ impl Operation {
             Operation::Describe(_) => "describe",
             Operation::Events(_) => "events",
             Operation::PodLogs(_) => "podLogs",
+            Operation::Proxy(_) => "proxy",
             Operation::Disrupt(_) => "disrupt",
         }
     }
@@ -325,6 +352,7 @@ impl Operation {
             Operation::Describe(o) => &o.location,
             Operation::Events(o) => &o.location,
             Operation::PodLogs(o) => &o.location,
+            Operation::Proxy(o) => &o.location,
             Operation::Disrupt(o) => &o.location,
         }
     }
@@ -346,6 +374,7 @@ impl Operation {
             Operation::Describe(o) => o.cluster.as_deref(),
             Operation::Events(o) => o.cluster.as_deref(),
             Operation::PodLogs(o) => o.cluster.as_deref(),
+            Operation::Proxy(o) => o.cluster.as_deref(),
             Operation::Sleep(_) | Operation::Disrupt(_) => None,
         }
     }
@@ -369,6 +398,7 @@ impl Operation {
             | Operation::Describe(_)
             | Operation::Events(_)
             | Operation::PodLogs(_)
+            | Operation::Proxy(_)
             | Operation::Disrupt(_) => TimeoutClass::Exec,
         }
     }
@@ -398,6 +428,7 @@ impl Operation {
             | Operation::Patch(o) => &o.outputs,
             Operation::Command(o) => &o.outputs,
             Operation::Script(o) => &o.outputs,
+            Operation::Proxy(o) => &o.outputs,
             _ => &[],
         }
     }
@@ -420,6 +451,7 @@ impl Operation {
             Operation::Describe(o) => o.timeout,
             Operation::Events(o) => o.timeout,
             Operation::PodLogs(o) => o.timeout,
+            Operation::Proxy(o) => o.timeout,
             Operation::Disrupt(o) => o.timeout.or(match o.disruption {
                 Disruption::RestartApiServer => Some(DEFAULT_RESTART_TIMEOUT),
                 _ => None,
@@ -801,6 +833,35 @@ pub struct PodLogsOp {
     pub container: Option<String>,
     /// `tail`: last lines (`None`: 10 with a selector, all with a name).
     pub tail: Option<i64>,
+    /// `timeout`.
+    pub timeout: Option<Duration>,
+    /// `cluster`.
+    pub cluster: Option<String>,
+}
+
+/// proxy: `GET /api/v1/namespaces/<ns>/<resource>/<name>:<port>/proxy/<path>`, as
+/// Chainsaw runs it with `kubectl get --raw`.
+#[derive(Clone, Debug)]
+pub struct ProxyOp {
+    /// Where the action body is.
+    pub location: Location,
+    /// `apiVersion` of the proxied object (`v1`).
+    pub api_version: String,
+    /// `kind` of the proxied object (`Service`, `Pod`, `Node`).
+    pub kind: String,
+    /// `namespace` (may be an `(expr)`; `None`: the scenario's namespace).
+    pub namespace: Option<String>,
+    /// `name` (may be an `(expr)`).
+    pub name: String,
+    /// `port`: a port name or number (may be an `(expr)`; `None`: the default port).
+    pub port: Option<String>,
+    /// `path` on the target (may be an `(expr)`; `None`: `/`).
+    pub path: Option<String>,
+    /// `check` (kanon): an assertion tree over `{$stdout, $stderr, $error}`; without it
+    /// an error answer fails the operation, as a failing command does.
+    pub check: Option<Node>,
+    /// `outputs`, evaluated with `$stdout`, `$stderr` and `$error` bound.
+    pub outputs: Vec<Output>,
     /// `timeout`.
     pub timeout: Option<Duration>,
     /// `cluster`.

@@ -108,7 +108,7 @@ pub(crate) struct RawSpec {
     /// Operations run when any step fails, after that step's own `catch` (diagnostics such as `events`, `podLogs`).
     #[schemars(with = "Option<Vec<RawOperation>>")]
     pub catch: Option<Vec<S<RawOperation>>>,
-    /// Name of the cluster to run against, one of the scenario's `clusters`; the innermost of operation, step and scenario wins. Default: the cluster kanon was given.
+    /// Name of the cluster to run against, declared in `clusters` here, on the step or on the scenario (the innermost declaration of a name counts); the innermost `cluster` of operation, step and scenario wins. Default: the cluster kanon was given.
     #[schemars(with = "Option<String>")]
     pub cluster: Option<S<String>>,
     /// Other clusters the scenario can name with `cluster:` (on the scenario, a step or an operation), by name. Default: none; the cluster kanon was given is the default (empty) name.
@@ -251,9 +251,16 @@ pub(crate) struct RawStep {
     #[schemars(with = "Option<String>")]
     #[schemars(extend("enum" = ["Background", "Foreground", "Orphan", null]))]
     pub deletion_propagation_policy: Option<S<String>>,
-    /// Name of the cluster to run against, one of the scenario's `clusters`; the innermost of operation, step and scenario wins. Default: the cluster kanon was given.
+    /// Name of the cluster to run against, declared in `clusters` here, on the step or on the scenario (the innermost declaration of a name counts); the innermost `cluster` of operation, step and scenario wins. Default: the cluster kanon was given.
     #[schemars(with = "Option<String>")]
     pub cluster: Option<S<String>>,
+    /// Clusters declared here, by name (`{kubeconfig, context}`, the path relative to the scenario file): `cluster:` here and inside can name them, and they hide entries of the same name declared further out. Default: none.
+    #[schemars(with = "Option<std::collections::BTreeMap<String, RawCluster>>")]
+    pub clusters: Option<S<ClusterMap>>,
+    /// Skip this step: it is reported as skipped and none of its operations (nor its `cleanup`) run; the next step runs as usual. Default: false.
+    #[schemars(with = "Option<bool>")]
+    #[schemars(extend("default" = false))]
+    pub skip: Option<S<bool>>,
     /// Keep the objects this step created: they leave the scenario's cleanup list (a namespace the scenario made is still deleted, and its contents with it). Default: false.
     #[schemars(with = "Option<bool>")]
     pub skip_delete: Option<S<bool>>,
@@ -304,7 +311,7 @@ pub(crate) struct RawWith {
 /// One entry of `try` / `catch` / `finally` / `cleanup`: exactly one action key.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-#[schemars(extend("oneOf" = [{"required": ["apply"]}, {"required": ["create"]}, {"required": ["update"]}, {"required": ["patch"]}, {"required": ["assert"]}, {"required": ["error"]}, {"required": ["consistently"]}, {"required": ["delete"]}, {"required": ["wait"]}, {"required": ["sleep"]}, {"required": ["command"]}, {"required": ["script"]}, {"required": ["get"]}, {"required": ["describe"]}, {"required": ["events"]}, {"required": ["podLogs"]}, {"required": ["disrupt"]}]))]
+#[schemars(extend("oneOf" = [{"required": ["apply"]}, {"required": ["create"]}, {"required": ["update"]}, {"required": ["patch"]}, {"required": ["assert"]}, {"required": ["error"]}, {"required": ["consistently"]}, {"required": ["delete"]}, {"required": ["wait"]}, {"required": ["sleep"]}, {"required": ["command"]}, {"required": ["script"]}, {"required": ["get"]}, {"required": ["describe"]}, {"required": ["events"]}, {"required": ["podLogs"]}, {"required": ["proxy"]}, {"required": ["disrupt"]}]))]
 pub(crate) struct RawOperation {
     /// Free text shown in reports for this operation.
     #[schemars(with = "Option<String>")]
@@ -364,6 +371,9 @@ pub(crate) struct RawOperation {
     /// Print pod logs into the report (diagnostics).
     #[schemars(with = "Option<RawPodLogs>")]
     pub pod_logs: Option<S<RawPodLogs>>,
+    /// GET a path through the API server's proxy of a Service, Pod or Node (`kubectl get --raw .../proxy/...`, without kubectl); the response body is `$stdout`. `try` only. Default timeout: exec, 5s.
+    #[schemars(with = "Option<RawProxy>")]
+    pub proxy: Option<S<RawProxy>>,
     /// kanon: inject a fault into the operator's API traffic (`operatorApi`) or restart
     /// the API server (`apiServer`), to check that the operator retries and catches up
     /// (REC-2, REC-3). Only in `try`, only in scenarios with `concurrent: false`. A run
@@ -456,9 +466,12 @@ pub(crate) struct RawResourceAction {
     /// Bindings local to this operation (`{name, value}`, evaluated in order), available as `$name` in its templates and checks.
     #[schemars(with = "Option<Vec<RawBinding>>")]
     pub bindings: Option<Vec<S<RawBinding>>>,
-    /// Name of the cluster to run against, one of the scenario's `clusters`; the innermost of operation, step and scenario wins. Default: the cluster kanon was given.
+    /// Name of the cluster to run against, declared in `clusters` here, on the step or on the scenario (the innermost declaration of a name counts); the innermost `cluster` of operation, step and scenario wins. Default: the cluster kanon was given.
     #[schemars(with = "Option<String>")]
     pub cluster: Option<S<String>>,
+    /// Clusters declared here, by name (`{kubeconfig, context}`, the path relative to the scenario file): `cluster:` here and inside can name them, and they hide entries of the same name declared further out. Default: none.
+    #[schemars(with = "Option<std::collections::BTreeMap<String, RawCluster>>")]
+    pub clusters: Option<S<ClusterMap>>,
     /// Send the request as a server-side dry run: validated and admitted, not stored. Default: false.
     #[schemars(with = "Option<bool>")]
     #[schemars(extend("default" = false))]
@@ -494,9 +507,12 @@ pub(crate) struct RawCheckAction {
     /// Bindings local to this operation (`{name, value}`, evaluated in order), available as `$name` in its templates and checks.
     #[schemars(with = "Option<Vec<RawBinding>>")]
     pub bindings: Option<Vec<S<RawBinding>>>,
-    /// Name of the cluster to run against, one of the scenario's `clusters`; the innermost of operation, step and scenario wins. Default: the cluster kanon was given.
+    /// Name of the cluster to run against, declared in `clusters` here, on the step or on the scenario (the innermost declaration of a name counts); the innermost `cluster` of operation, step and scenario wins. Default: the cluster kanon was given.
     #[schemars(with = "Option<String>")]
     pub cluster: Option<S<String>>,
+    /// Clusters declared here, by name (`{kubeconfig, context}`, the path relative to the scenario file): `cluster:` here and inside can name them, and they hide entries of the same name declared further out. Default: none.
+    #[schemars(with = "Option<std::collections::BTreeMap<String, RawCluster>>")]
+    pub clusters: Option<S<ClusterMap>>,
     /// Path or glob of YAML file(s) holding the resources, relative to the scenario file; every document of every match is used. Mutually exclusive with `resource`.
     #[schemars(with = "Option<String>")]
     pub file: Option<S<String>>,
@@ -521,9 +537,12 @@ pub(crate) struct RawConsistently {
     /// Bindings local to this operation (`{name, value}`, evaluated in order), available as `$name` in its templates and checks.
     #[schemars(with = "Option<Vec<RawBinding>>")]
     pub bindings: Option<Vec<S<RawBinding>>>,
-    /// Name of the cluster to run against, one of the scenario's `clusters`; the innermost of operation, step and scenario wins. Default: the cluster kanon was given.
+    /// Name of the cluster to run against, declared in `clusters` here, on the step or on the scenario (the innermost declaration of a name counts); the innermost `cluster` of operation, step and scenario wins. Default: the cluster kanon was given.
     #[schemars(with = "Option<String>")]
     pub cluster: Option<S<String>>,
+    /// Clusters declared here, by name (`{kubeconfig, context}`, the path relative to the scenario file): `cluster:` here and inside can name them, and they hide entries of the same name declared further out. Default: none.
+    #[schemars(with = "Option<std::collections::BTreeMap<String, RawCluster>>")]
+    pub clusters: Option<S<ClusterMap>>,
     /// Path or glob of YAML file(s) holding the resources, relative to the scenario file; every document of every match is used. Mutually exclusive with `resource`.
     #[schemars(with = "Option<String>")]
     pub file: Option<S<String>>,
@@ -550,7 +569,7 @@ pub(crate) struct RawObjectReference {
     /// Kind of the objects, e.g. `Deployment`.
     #[schemars(with = "String")]
     pub kind: S<String>,
-    /// Namespace of the object(s). Default: the scenario's namespace (`$namespace`).
+    /// Namespace of the object(s); may be an `(expression)`. Default: the scenario's namespace (`$namespace`).
     #[schemars(with = "Option<String>")]
     pub namespace: Option<S<String>>,
     /// Name of the object. Default: every object matching `labels`.
@@ -568,9 +587,12 @@ pub(crate) struct RawDelete {
     /// Bindings local to this operation (`{name, value}`, evaluated in order), available as `$name` in its templates and checks.
     #[schemars(with = "Option<Vec<RawBinding>>")]
     pub bindings: Option<Vec<S<RawBinding>>>,
-    /// Name of the cluster to run against, one of the scenario's `clusters`; the innermost of operation, step and scenario wins. Default: the cluster kanon was given.
+    /// Name of the cluster to run against, declared in `clusters` here, on the step or on the scenario (the innermost declaration of a name counts); the innermost `cluster` of operation, step and scenario wins. Default: the cluster kanon was given.
     #[schemars(with = "Option<String>")]
     pub cluster: Option<S<String>>,
+    /// Clusters declared here, by name (`{kubeconfig, context}`, the path relative to the scenario file): `cluster:` here and inside can name them, and they hide entries of the same name declared further out. Default: none.
+    #[schemars(with = "Option<std::collections::BTreeMap<String, RawCluster>>")]
+    pub clusters: Option<S<ClusterMap>>,
     /// Checks on the outcome (`{match?, check}`): `check` is an assertion tree over the result object, with `$error` set when the call failed. Without `expect`, a failure fails the operation.
     #[schemars(with = "Option<Vec<RawExpectation>>")]
     pub expect: Option<Vec<S<RawExpectation>>>,
@@ -604,9 +626,12 @@ pub(crate) struct RawWait {
     #[schemars(with = "Option<String>")]
     #[schemars(extend("enum" = ["json", "yaml", null]))]
     pub format: Option<S<String>>,
-    /// Name of the cluster to run against, one of the scenario's `clusters`; the innermost of operation, step and scenario wins. Default: the cluster kanon was given.
+    /// Name of the cluster to run against, declared in `clusters` here, on the step or on the scenario (the innermost declaration of a name counts); the innermost `cluster` of operation, step and scenario wins. Default: the cluster kanon was given.
     #[schemars(with = "Option<String>")]
     pub cluster: Option<S<String>>,
+    /// Clusters declared here, by name (`{kubeconfig, context}`, the path relative to the scenario file): `cluster:` here and inside can name them, and they hide entries of the same name declared further out. Default: none.
+    #[schemars(with = "Option<std::collections::BTreeMap<String, RawCluster>>")]
+    pub clusters: Option<S<ClusterMap>>,
     /// apiVersion of the objects, e.g. `apps/v1`.
     #[schemars(with = "Option<String>")]
     pub api_version: Option<S<String>>,
@@ -616,13 +641,13 @@ pub(crate) struct RawWait {
     /// Resource type (plural, `deployments`) as an alternative to `kind`; kanon still needs `apiVersion` and `kind` to look objects up.
     #[schemars(with = "Option<String>")]
     pub resource: Option<S<String>>,
-    /// Namespace of the object(s). Default: the scenario's namespace (`$namespace`).
+    /// Namespace of the object(s); may be an `(expression)`. Default: the scenario's namespace (`$namespace`).
     #[schemars(with = "Option<String>")]
     pub namespace: Option<S<String>>,
-    /// Name of the object. Default: every object matching `selector` (or all of that kind).
+    /// Name of the object; may be an `(expression)`. Default: every object matching `selector` (or all of that kind).
     #[schemars(with = "Option<String>")]
     pub name: Option<S<String>>,
-    /// Label selector (`app=web,tier!=db`) choosing the objects instead of `name`.
+    /// Label selector (`app=web,tier!=db`) choosing the objects instead of `name`; may be an `(expression)`.
     #[schemars(with = "Option<String>")]
     pub selector: Option<S<String>>,
     /// What to wait for: exactly one of `deletion`, `creation`, `condition`, `jsonPath`.
@@ -652,10 +677,10 @@ pub(crate) struct RawWaitFor {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct RawWaitCondition {
-    /// Condition type, e.g. `Available`, `Ready`.
+    /// Condition type, e.g. `Available`, `Ready`; may be an `(expression)`.
     #[schemars(with = "String")]
     pub name: S<String>,
-    /// Expected condition status. Default: `true` (case-insensitive).
+    /// Expected condition status; may be an `(expression)`. Default: `true` (case-insensitive).
     #[schemars(with = "Option<String>")]
     #[schemars(extend("default" = "true"))]
     pub value: Option<S<String>>,
@@ -665,10 +690,10 @@ pub(crate) struct RawWaitCondition {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct RawWaitJsonPath {
-    /// kubectl-style JSONPath, e.g. `{.status.phase}`.
+    /// kubectl-style JSONPath, e.g. `{.status.phase}`; may be an `(expression)`.
     #[schemars(with = "String")]
     pub path: S<String>,
-    /// Expected value, compared as text, e.g. `Running`.
+    /// Expected value, compared as text, e.g. `Running`; may be an `(expression)`.
     #[schemars(with = "Option<String>")]
     pub value: Option<S<String>>,
 }
@@ -691,9 +716,12 @@ pub(crate) struct RawCommand {
     pub bindings: Option<Vec<S<RawBinding>>>,
     /// Assertion tree over the result: `$stdout`, `$stderr` and `$error` (null on exit 0). Without `check`, a non-zero exit fails the operation.
     pub check: Option<Node>,
-    /// Name of the cluster to run against, one of the scenario's `clusters`; the innermost of operation, step and scenario wins. Default: the cluster kanon was given.
+    /// Name of the cluster to run against, declared in `clusters` here, on the step or on the scenario (the innermost declaration of a name counts); the innermost `cluster` of operation, step and scenario wins. Default: the cluster kanon was given.
     #[schemars(with = "Option<String>")]
     pub cluster: Option<S<String>>,
+    /// Clusters declared here, by name (`{kubeconfig, context}`, the path relative to the scenario file): `cluster:` here and inside can name them, and they hide entries of the same name declared further out. Default: none.
+    #[schemars(with = "Option<std::collections::BTreeMap<String, RawCluster>>")]
+    pub clusters: Option<S<ClusterMap>>,
     /// Extra environment variables `{name, value}`; values may be `(expr)`.
     #[schemars(with = "Option<Vec<RawBinding>>")]
     pub env: Option<Vec<S<RawBinding>>>,
@@ -727,9 +755,12 @@ pub(crate) struct RawScript {
     pub bindings: Option<Vec<S<RawBinding>>>,
     /// Assertion tree over the result: `$stdout`, `$stderr` and `$error` (null on exit 0). Without `check`, a non-zero exit fails the operation.
     pub check: Option<Node>,
-    /// Name of the cluster to run against, one of the scenario's `clusters`; the innermost of operation, step and scenario wins. Default: the cluster kanon was given.
+    /// Name of the cluster to run against, declared in `clusters` here, on the step or on the scenario (the innermost declaration of a name counts); the innermost `cluster` of operation, step and scenario wins. Default: the cluster kanon was given.
     #[schemars(with = "Option<String>")]
     pub cluster: Option<S<String>>,
+    /// Clusters declared here, by name (`{kubeconfig, context}`, the path relative to the scenario file): `cluster:` here and inside can name them, and they hide entries of the same name declared further out. Default: none.
+    #[schemars(with = "Option<std::collections::BTreeMap<String, RawCluster>>")]
+    pub clusters: Option<S<ClusterMap>>,
     /// Extra environment variables `{name, value}`; values may be `(expr)`.
     #[schemars(with = "Option<Vec<RawBinding>>")]
     pub env: Option<Vec<S<RawBinding>>>,
@@ -755,9 +786,12 @@ pub(crate) struct RawScript {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct RawGet {
-    /// Name of the cluster to run against, one of the scenario's `clusters`; the innermost of operation, step and scenario wins. Default: the cluster kanon was given.
+    /// Name of the cluster to run against, declared in `clusters` here, on the step or on the scenario (the innermost declaration of a name counts); the innermost `cluster` of operation, step and scenario wins. Default: the cluster kanon was given.
     #[schemars(with = "Option<String>")]
     pub cluster: Option<S<String>>,
+    /// Clusters declared here, by name (`{kubeconfig, context}`, the path relative to the scenario file): `cluster:` here and inside can name them, and they hide entries of the same name declared further out. Default: none.
+    #[schemars(with = "Option<std::collections::BTreeMap<String, RawCluster>>")]
+    pub clusters: Option<S<ClusterMap>>,
     /// Output format of what is printed: `json` or `yaml`. Default: yaml.
     #[schemars(with = "Option<String>")]
     #[schemars(extend("enum" = ["json", "yaml", null]))]
@@ -771,13 +805,13 @@ pub(crate) struct RawGet {
     /// Resource type (plural, `deployments`) as an alternative to `kind`; kanon still needs `apiVersion` and `kind` to look objects up.
     #[schemars(with = "Option<String>")]
     pub resource: Option<S<String>>,
-    /// Namespace of the object(s). Default: the scenario's namespace (`$namespace`).
+    /// Namespace of the object(s); may be an `(expression)`. Default: the scenario's namespace (`$namespace`).
     #[schemars(with = "Option<String>")]
     pub namespace: Option<S<String>>,
-    /// Name of the object. Default: every object matching `selector` (or all of that kind).
+    /// Name of the object; may be an `(expression)`. Default: every object matching `selector` (or all of that kind).
     #[schemars(with = "Option<String>")]
     pub name: Option<S<String>>,
-    /// Label selector (`app=web,tier!=db`) choosing the objects instead of `name`.
+    /// Label selector (`app=web,tier!=db`) choosing the objects instead of `name`; may be an `(expression)`.
     #[schemars(with = "Option<String>")]
     pub selector: Option<S<String>>,
     /// Timeout of this operation (a Go duration such as `30s`, `1m30s`); overrides step, scenario and run timeouts.
@@ -789,9 +823,12 @@ pub(crate) struct RawGet {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct RawDescribe {
-    /// Name of the cluster to run against, one of the scenario's `clusters`; the innermost of operation, step and scenario wins. Default: the cluster kanon was given.
+    /// Name of the cluster to run against, declared in `clusters` here, on the step or on the scenario (the innermost declaration of a name counts); the innermost `cluster` of operation, step and scenario wins. Default: the cluster kanon was given.
     #[schemars(with = "Option<String>")]
     pub cluster: Option<S<String>>,
+    /// Clusters declared here, by name (`{kubeconfig, context}`, the path relative to the scenario file): `cluster:` here and inside can name them, and they hide entries of the same name declared further out. Default: none.
+    #[schemars(with = "Option<std::collections::BTreeMap<String, RawCluster>>")]
+    pub clusters: Option<S<ClusterMap>>,
     /// apiVersion of the objects, e.g. `apps/v1`.
     #[schemars(with = "Option<String>")]
     pub api_version: Option<S<String>>,
@@ -801,13 +838,13 @@ pub(crate) struct RawDescribe {
     /// Resource type (plural, `deployments`) as an alternative to `kind`; kanon still needs `apiVersion` and `kind` to look objects up.
     #[schemars(with = "Option<String>")]
     pub resource: Option<S<String>>,
-    /// Namespace of the object(s). Default: the scenario's namespace (`$namespace`).
+    /// Namespace of the object(s); may be an `(expression)`. Default: the scenario's namespace (`$namespace`).
     #[schemars(with = "Option<String>")]
     pub namespace: Option<S<String>>,
-    /// Name of the object. Default: every object matching `selector` (or all of that kind).
+    /// Name of the object; may be an `(expression)`. Default: every object matching `selector` (or all of that kind).
     #[schemars(with = "Option<String>")]
     pub name: Option<S<String>>,
-    /// Label selector (`app=web,tier!=db`) choosing the objects instead of `name`.
+    /// Label selector (`app=web,tier!=db`) choosing the objects instead of `name`; may be an `(expression)`.
     #[schemars(with = "Option<String>")]
     pub selector: Option<S<String>>,
     /// Include the objects' events. Default: true.
@@ -823,20 +860,23 @@ pub(crate) struct RawDescribe {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct RawEvents {
-    /// Name of the cluster to run against, one of the scenario's `clusters`; the innermost of operation, step and scenario wins. Default: the cluster kanon was given.
+    /// Name of the cluster to run against, declared in `clusters` here, on the step or on the scenario (the innermost declaration of a name counts); the innermost `cluster` of operation, step and scenario wins. Default: the cluster kanon was given.
     #[schemars(with = "Option<String>")]
     pub cluster: Option<S<String>>,
+    /// Clusters declared here, by name (`{kubeconfig, context}`, the path relative to the scenario file): `cluster:` here and inside can name them, and they hide entries of the same name declared further out. Default: none.
+    #[schemars(with = "Option<std::collections::BTreeMap<String, RawCluster>>")]
+    pub clusters: Option<S<ClusterMap>>,
     /// Output format of what is printed: `json` or `yaml`. Default: yaml.
     #[schemars(with = "Option<String>")]
     #[schemars(extend("enum" = ["json", "yaml", null]))]
     pub format: Option<S<String>>,
-    /// Namespace of the object(s). Default: the scenario's namespace (`$namespace`).
+    /// Namespace of the object(s); may be an `(expression)`. Default: the scenario's namespace (`$namespace`).
     #[schemars(with = "Option<String>")]
     pub namespace: Option<S<String>>,
-    /// Only the events of the object with this name. Default: all.
+    /// Only the events of the object with this name; may be an `(expression)`. Default: all.
     #[schemars(with = "Option<String>")]
     pub name: Option<S<String>>,
-    /// Label selector on the events. Default: all.
+    /// Label selector on the events; may be an `(expression)`. Default: all.
     #[schemars(with = "Option<String>")]
     pub selector: Option<S<String>>,
     /// Timeout of this operation (a Go duration such as `30s`, `1m30s`); overrides step, scenario and run timeouts.
@@ -848,19 +888,22 @@ pub(crate) struct RawEvents {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct RawPodLogs {
-    /// Name of the cluster to run against, one of the scenario's `clusters`; the innermost of operation, step and scenario wins. Default: the cluster kanon was given.
+    /// Name of the cluster to run against, declared in `clusters` here, on the step or on the scenario (the innermost declaration of a name counts); the innermost `cluster` of operation, step and scenario wins. Default: the cluster kanon was given.
     #[schemars(with = "Option<String>")]
     pub cluster: Option<S<String>>,
-    /// Namespace of the object(s). Default: the scenario's namespace (`$namespace`).
+    /// Clusters declared here, by name (`{kubeconfig, context}`, the path relative to the scenario file): `cluster:` here and inside can name them, and they hide entries of the same name declared further out. Default: none.
+    #[schemars(with = "Option<std::collections::BTreeMap<String, RawCluster>>")]
+    pub clusters: Option<S<ClusterMap>>,
+    /// Namespace of the object(s); may be an `(expression)`. Default: the scenario's namespace (`$namespace`).
     #[schemars(with = "Option<String>")]
     pub namespace: Option<S<String>>,
-    /// Pod name. Default: the pods matching `selector`.
+    /// Pod name; may be an `(expression)`. Default: the pods matching `selector`.
     #[schemars(with = "Option<String>")]
     pub name: Option<S<String>>,
-    /// Label selector choosing the pods.
+    /// Label selector choosing the pods; may be an `(expression)`.
     #[schemars(with = "Option<String>")]
     pub selector: Option<S<String>>,
-    /// Container name. Default: every container.
+    /// Container name; may be an `(expression)`. Default: every container.
     #[schemars(with = "Option<String>")]
     pub container: Option<S<String>>,
     /// Number of last lines per container. Default: 1000 with `name`, 10 with `selector`.
@@ -869,6 +912,44 @@ pub(crate) struct RawPodLogs {
     /// Timeout of this operation (a Go duration such as `30s`, `1m30s`); overrides step, scenario and run timeouts.
     #[schemars(with = "Option<DurationText>")]
     pub timeout: Option<S<String>>,
+}
+
+/// proxy: `GET /api/v1/namespaces/<namespace>/<resource>/<name>:<port>/proxy/<path>` through the API server, the answer exposed like a command's output.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct RawProxy {
+    /// Name of the cluster to run against, declared in `clusters` here, on the step or on the scenario (the innermost declaration of a name counts); the innermost `cluster` of operation, step and scenario wins. Default: the cluster kanon was given.
+    #[schemars(with = "Option<String>")]
+    pub cluster: Option<S<String>>,
+    /// Clusters declared here, by name (`{kubeconfig, context}`, the path relative to the scenario file): `cluster:` here and inside can name them, and they hide entries of the same name declared further out. Default: none.
+    #[schemars(with = "Option<std::collections::BTreeMap<String, RawCluster>>")]
+    pub clusters: Option<S<ClusterMap>>,
+    /// Values bound for the following operations from the answer, e.g. `{name: version, value: (json_parse($stdout).gitVersion)}`.
+    #[schemars(with = "Option<Vec<RawOutput>>")]
+    pub outputs: Option<Vec<S<RawOutput>>>,
+    /// kanon: assertion tree over the answer: `$stdout` (the body), `$stderr` and `$error` (null on a 2xx answer). Without `check`, an error answer fails the operation.
+    pub check: Option<Node>,
+    /// Timeout of this operation (a Go duration such as `30s`, `1m30s`); overrides step, scenario and run timeouts.
+    #[schemars(with = "Option<DurationText>")]
+    pub timeout: Option<S<String>>,
+    /// apiVersion of the proxied object, e.g. `v1`.
+    #[schemars(with = "String")]
+    pub api_version: S<String>,
+    /// Kind of the proxied object: `Service`, `Pod` or `Node`.
+    #[schemars(with = "String")]
+    pub kind: S<String>,
+    /// Namespace of the object; may be an `(expression)`. Default: the scenario's namespace (`$namespace`).
+    #[schemars(with = "Option<String>")]
+    pub namespace: Option<S<String>>,
+    /// Name of the object; may be an `(expression)`.
+    #[schemars(with = "String")]
+    pub name: S<String>,
+    /// Port name or number on the target (`https`, `8080`); may be an `(expression)`. Default: the object's default port.
+    #[schemars(with = "Option<PortText>")]
+    pub port: Option<Node>,
+    /// Path on the target (`/healthz`, `/metrics`); may be an `(expression)`. Default: `/`.
+    #[schemars(with = "Option<String>")]
+    pub path: Option<S<String>>,
 }
 
 /// A cluster a scenario can name with `cluster:` (Chainsaw's `clusters.<name>`).
@@ -883,7 +964,7 @@ pub(crate) struct RawCluster {
     pub context: Option<S<String>>,
 }
 
-/// `spec.clusters`: cluster names to [`RawCluster`]s, positioned, in source order.
+/// A `clusters` registry (scenario, step or action): cluster names to [`RawCluster`]s, positioned, in source order.
 #[derive(Debug, Default)]
 pub(crate) struct ClusterMap(pub Vec<(S<String>, S<RawCluster>)>);
 
@@ -960,6 +1041,23 @@ impl schemars::JsonSchema for CompilerName {
             "description": "An expression language: `jp` (JMESPath, where `@` is the current value and `$name` a binding) or `cel` (CEL, where `object` is the current value and `bindings.resolve('name')` a binding).",
             "type": "string",
             "enum": ["jp", "cel"]
+        })
+    }
+}
+
+/// Schema only: a port name or number, or an `(expression)` giving one.
+pub(crate) struct PortText;
+
+impl schemars::JsonSchema for PortText {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Port".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A port name (`https`), a port number (`8080`), or an `(expression)` giving one.",
+            "type": ["string", "integer"],
+            "minimum": 1,
+            "maximum": 65535
         })
     }
 }

@@ -805,3 +805,282 @@ spec:
     );
     assert!(e.contains("declared: other"), "{e}");
 }
+
+#[test]
+fn step_and_operation_clusters_scope_inward_and_hide_outer_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    for k in ["a.kubeconfig", "b.kubeconfig", "c.kubeconfig"] {
+        std::fs::write(dir.path().join(k), "apiVersion: v1\n").unwrap();
+    }
+    let file = dir.path().join("test.yaml");
+    let text = r#"apiVersion: chainsaw.kyverno.io/v1alpha1
+kind: Test
+metadata: {name: scoped}
+spec:
+  clusters:
+    shared: {kubeconfig: a.kubeconfig}
+  steps:
+  - clusters:
+      shared: {kubeconfig: b.kubeconfig}
+      mine: {kubeconfig: b.kubeconfig, context: x}
+    cluster: mine
+    try:
+    - apply:
+        clusters:
+          shared: {kubeconfig: c.kubeconfig}
+        cluster: shared
+        resource: {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}
+    - assert:
+        cluster: shared
+        resource: {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}
+  - try:
+    - script:
+        cluster: shared
+        content: "true"
+"#;
+    let s = parse_str(&file, text).unwrap().remove(0);
+    let step = &s.steps[0];
+    assert_eq!(step.cluster.as_deref(), Some("mine"));
+    assert_eq!(step.clusters.len(), 2);
+    let resolve = |step: &Step, op: &StepOperation| {
+        let name = selected_cluster(
+            op.operation.cluster(),
+            step.cluster.as_deref(),
+            s.cluster.as_deref(),
+        )
+        .unwrap();
+        find_cluster(name, &op.clusters, &step.clusters, &s.clusters)
+            .unwrap()
+            .kubeconfig
+            .clone()
+    };
+    // The operation's own entry, then the step's, then the scenario's.
+    assert_eq!(
+        resolve(step, &step.try_[0]),
+        dir.path().join("c.kubeconfig")
+    );
+    assert_eq!(
+        resolve(step, &step.try_[1]),
+        dir.path().join("b.kubeconfig")
+    );
+    assert_eq!(
+        resolve(&s.steps[1], &s.steps[1].try_[0]),
+        dir.path().join("a.kubeconfig")
+    );
+}
+
+#[test]
+fn a_cluster_declared_on_a_step_or_operation_is_not_visible_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("k"), "apiVersion: v1\n").unwrap();
+    let file = dir.path().join("test.yaml");
+    let text = r#"apiVersion: chainsaw.kyverno.io/v1alpha1
+kind: Test
+metadata: {name: scoped}
+spec:
+  steps:
+  - clusters:
+      mine: {kubeconfig: k}
+    try:
+    - script:
+        clusters:
+          own: {kubeconfig: k}
+        cluster: own
+        content: "true"
+    - script:
+        cluster: own
+        content: "true"
+  - cluster: mine
+    try:
+    - sleep: {duration: 1s}
+"#;
+    let errors: Vec<String> = parse_str(&file, text)
+        .unwrap_err()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors[0].contains(":15:") && errors[0].contains("\"own\""),
+        "{errors:?}"
+    );
+    assert!(
+        errors[1].contains(":17:") && errors[1].contains("\"mine\""),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn proxy_operations_load_with_chainsaw_fields() {
+    let text = r#"apiVersion: chainsaw.kyverno.io/v1alpha1
+kind: Test
+metadata: {name: proxy}
+spec:
+  steps:
+  - try:
+    - proxy:
+        apiVersion: v1
+        kind: Service
+        namespace: default
+        name: kubernetes
+        port: https
+        path: /version
+        timeout: 10s
+        outputs:
+        - name: body
+          value: ($stdout)
+    - proxy:
+        apiVersion: v1
+        kind: Pod
+        name: ($pod)
+        port: 8080
+"#;
+    let s = parse_str(Path::new("p.yaml"), text).unwrap().remove(0);
+    let Operation::Proxy(p) = &s.steps[0].try_[0].operation else {
+        panic!("not a proxy")
+    };
+    assert_eq!(
+        (p.kind.as_str(), p.name.as_str()),
+        ("Service", "kubernetes")
+    );
+    assert_eq!(p.namespace.as_deref(), Some("default"));
+    assert_eq!(p.port.as_deref(), Some("https"));
+    assert_eq!(p.path.as_deref(), Some("/version"));
+    assert_eq!(p.timeout, Some(Duration::from_secs(10)));
+    assert_eq!(s.steps[0].try_[0].operation.outputs().len(), 1);
+    assert_eq!(
+        s.steps[0].try_[0].operation.timeout_class(),
+        TimeoutClass::Exec
+    );
+    let Operation::Proxy(p) = &s.steps[0].try_[1].operation else {
+        panic!("not a proxy")
+    };
+    assert_eq!(p.port.as_deref(), Some("8080"));
+    assert_eq!(p.name, "($pod)");
+}
+
+#[rstest]
+#[case("catch", "`proxy` belongs in `try`, not in `catch`")]
+#[case("finally", "`proxy` belongs in `try`, not in `finally`")]
+#[case("cleanup", "`proxy` belongs in `try`, not in `cleanup`")]
+fn proxy_is_only_for_try(#[case] block: &str, #[case] message: &str) {
+    let text = format!(
+        r#"apiVersion: chainsaw.kyverno.io/v1alpha1
+kind: Test
+metadata: {{name: proxy}}
+spec:
+  steps:
+  - try:
+    - sleep: {{duration: 1s}}
+    {block}:
+    - proxy: {{apiVersion: v1, kind: Service, name: web}}
+"#
+    );
+    let errors = parse_str(Path::new("p.yaml"), &text).unwrap_err();
+    assert!(
+        errors[0].to_string().starts_with("p.yaml:9:7: ") && errors[0].message.contains(message),
+        "{errors:?}"
+    );
+}
+
+#[rstest]
+#[case("port: 0", "must be a port name")]
+#[case("port: [1]", "must be a port name")]
+#[case("port: (length(a[?]))", "invalid expression")]
+#[case("name: (length(a[?]))", "invalid expression")]
+#[case("portt: 80", "unknown field `portt`")]
+fn bad_proxy_fields_are_positioned_errors(#[case] field: &str, #[case] message: &str) {
+    let text = format!(
+        r#"apiVersion: chainsaw.kyverno.io/v1alpha1
+kind: Test
+metadata: {{name: proxy}}
+spec:
+  steps:
+  - try:
+    - proxy:
+        apiVersion: v1
+        kind: Service
+        name: web
+        {field}
+"#
+    )
+    .replace("name: web\n        name:", "name:");
+    let errors = parse_str(Path::new("p.yaml"), &text).unwrap_err();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.line >= 10 && e.message.contains(message)),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn steps_can_be_skipped() {
+    let text = r#"apiVersion: chainsaw.kyverno.io/v1alpha1
+kind: Test
+metadata: {name: skip}
+spec:
+  steps:
+  - name: off
+    skip: true
+    try:
+    - sleep: {duration: 1s}
+  - name: on
+    skip: false
+    try:
+    - sleep: {duration: 1s}
+  - try:
+    - sleep: {duration: 1s}
+"#;
+    let s = parse_str(Path::new("s.yaml"), text).unwrap().remove(0);
+    let skips: Vec<bool> = s.steps.iter().map(|s| s.skip).collect();
+    assert_eq!(skips, [true, false, false]);
+    let errors = parse_str(
+        Path::new("s.yaml"),
+        &text.replace("skip: true", "skip: maybe"),
+    )
+    .unwrap_err();
+    assert!(
+        errors[0].to_string().starts_with("s.yaml:7:11: "),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn expression_fields_of_collectors_are_compiled_at_load() {
+    let text = r#"apiVersion: chainsaw.kyverno.io/v1alpha1
+kind: Test
+metadata: {name: exprs}
+spec:
+  steps:
+  - try:
+    - wait:
+        apiVersion: v1
+        kind: ConfigMap
+        name: ($name)
+        namespace: ($namespace)
+        for:
+          condition:
+            name: (concat('Rea', 'dy'))
+            value: ($v)
+    catch:
+    - podLogs:
+        selector: (concat('app=', $app))
+        container: ($c)
+    - events:
+        name: (length(x[?]))
+"#;
+    let errors = parse_str(Path::new("e.yaml"), text).unwrap_err();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].to_string().starts_with("e.yaml:21:15: ")
+            && errors[0].message.contains("invalid expression"),
+        "{errors:?}"
+    );
+    let ok = text.replace("(length(x[?]))", "($n)");
+    let s = parse_str(Path::new("e.yaml"), &ok).unwrap().remove(0);
+    let Operation::Wait(w) = &s.steps[0].try_[0].operation else {
+        panic!("not a wait")
+    };
+    assert_eq!(w.object.name.as_deref(), Some("($name)"));
+}

@@ -14,7 +14,8 @@
 //!    (the engine runs them last, with the scope of the last step).
 //!
 //! Inside an operation: its `bindings` (each may use the ones before it), then its
-//! resources, trees, `expect`, `check`, `env` and `args`, then its `outputs` (in order).
+//! resources, trees, `expect`, `check`, `env` and `args` (and the `(expr)` fields of
+//! wait, get, describe, events, podLogs and proxy), then its `outputs` (in order).
 //! An assertion tree's `->name` and `~name` bindings count as defined for the whole tree
 //! and for the operations after it.
 //!
@@ -33,7 +34,8 @@ use crate::expr::Compiler;
 use crate::scenario::load::RESERVED_BINDINGS;
 use crate::scenario::location::Location;
 use crate::scenario::model::{
-    Binding, DeleteTarget, Expectation, Manifest, Operation, Output, Scenario, StepOperation,
+    Binding, DeleteTarget, Expectation, Manifest, ObjectSelector, Operation, Output, Scenario,
+    StepOperation, WaitFor,
 };
 use crate::scenario::node::{Node, NodeValue};
 
@@ -200,13 +202,48 @@ fn operation(op: &StepOperation, ev: &mut Vec<Event>) {
                 tree(check, c, file, ev);
             }
         }
-        Operation::Wait(_)
-        | Operation::Get(_)
-        | Operation::Describe(_)
-        | Operation::Sleep(_)
-        | Operation::Events(_)
-        | Operation::PodLogs(_)
-        | Operation::Disrupt(_) => {}
+        Operation::Wait(w) => {
+            selector_uses(&w.object, c, &w.location, ev);
+            match &w.for_ {
+                WaitFor::Condition { name, value } => {
+                    for t in std::iter::once(name).chain(value) {
+                        string(t, c, &w.location, ev);
+                    }
+                }
+                WaitFor::JsonPath { path, value } => {
+                    for t in std::iter::once(path).chain(value) {
+                        string(t, c, &w.location, ev);
+                    }
+                }
+                WaitFor::Deletion | WaitFor::Creation => {}
+            }
+        }
+        Operation::Get(g) => selector_uses(&g.object, c, &g.location, ev),
+        Operation::Describe(d) => selector_uses(&d.object, c, &d.location, ev),
+        Operation::Events(e) => selector_uses(&e.object, c, &e.location, ev),
+        Operation::PodLogs(p) => {
+            selector_uses(&p.object, c, &p.location, ev);
+            if let Some(t) = &p.container {
+                string(t, c, &p.location, ev);
+            }
+        }
+        Operation::Proxy(p) => {
+            for t in [
+                Some(&p.name),
+                p.namespace.as_ref(),
+                p.port.as_ref(),
+                p.path.as_ref(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                string(t, c, &p.location, ev);
+            }
+            if let Some(check) = &p.check {
+                tree(check, c, file, ev);
+            }
+        }
+        Operation::Sleep(_) | Operation::Disrupt(_) => {}
     }
     for out in o.outputs() {
         output(out, ev);
@@ -271,6 +308,13 @@ fn manifests(list: &[Manifest], c: Compiler, ev: &mut Vec<Event>) {
 }
 
 /// A string argument written `(expr)`.
+/// The `(expr)` fields of an object selector (namespace, name, label selector).
+fn selector_uses(o: &ObjectSelector, c: Compiler, at: &Location, ev: &mut Vec<Event>) {
+    for t in [&o.namespace, &o.name, &o.selector].into_iter().flatten() {
+        string(t, c, at, ev);
+    }
+}
+
 fn string(text: &str, c: Compiler, at: &Location, ev: &mut Vec<Event>) {
     if let Ok(Target::Expr(e)) = syntax::parse_value_with(text, c) {
         for name in e.binding_names() {

@@ -367,8 +367,8 @@ struct RawTemplatingV2 {
 #[serde(untagged)]
 #[allow(dead_code)]
 enum RawConfigSchema {
-    V1alpha1(RawConfigV1),
-    V1alpha2(RawConfigV2),
+    V1alpha1(Box<RawConfigV1>),
+    V1alpha2(Box<RawConfigV2>),
 }
 
 /// The JSON Schema of a Chainsaw Configuration as kanon reads it (either version),

@@ -1158,6 +1158,25 @@ spec:
     }
 
     #[test]
+    fn the_default_compiler_reaches_conventional_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("00-assert.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n(size(object.metadata.name) > 0): true\n",
+        )
+        .unwrap();
+        // CEL, not JMESPath (a bare 0 is not a JMESPath literal).
+        let e = crate::scenario::load(dir.path()).unwrap_err();
+        assert!(e[0].message.contains("invalid expression"), "{e:?}");
+        let c = parse(
+            "apiVersion: chainsaw.kyverno.io/v1alpha2\nkind: Configuration\nspec:\n  templating: {compiler: cel}\n",
+        )
+        .unwrap();
+        let s = crate::scenario::load_with(dir.path(), &c.load).unwrap();
+        assert_eq!(s[0].steps[0].try_[0].compiler, crate::expr::Compiler::Cel);
+    }
+
+    #[test]
     fn configuration_clusters_can_be_named_by_tests() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("other.kubeconfig"), "apiVersion: v1\n").unwrap();

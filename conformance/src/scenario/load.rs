@@ -141,12 +141,16 @@ pub fn load_with(path: &Path, opts: &LoadOptions) -> Result<Vec<Scenario>, Vec<P
     for source in found {
         let loaded = match &source {
             Found::File(file) => load_file_with(file, opts),
-            Found::Conventional(dir, files) => super::conventional::load_conventional(dir, files)
-                .map(|mut s| {
-                    opts.fill(&mut s);
-                    merge_clusters(&opts.clusters, &mut s.clusters);
-                    vec![s]
-                }),
+            Found::Conventional(dir, files) => super::conventional::load_conventional(
+                dir,
+                files,
+                opts.compiler.unwrap_or_default(),
+            )
+            .map(|mut s| {
+                opts.fill(&mut s);
+                merge_clusters(&opts.clusters, &mut s.clusters);
+                vec![s]
+            }),
         };
         match loaded {
             Ok(mut s) => scenarios.append(&mut s),

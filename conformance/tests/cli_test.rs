@@ -227,3 +227,48 @@ fn a_chainsaw_configuration_in_the_working_directory_sets_the_run() {
     // catch: the configuration's catch ran for the failed test.
     assert!(text.contains("caught-by-config"), "{text}");
 }
+
+#[test]
+fn flags_override_the_chainsaw_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&repo().join("fixtures/chainsaw-config"), dir.path());
+    let out = Command::new(env!("CARGO_BIN_EXE_kanon"))
+        .args([
+            "test",
+            "--config",
+            ".chainsaw.yaml",
+            "--namespace",
+            "kanon-flag-ns",
+            "--skip-delete=false",
+            "--include",
+            "^a-",
+        ])
+        .current_dir(dir.path())
+        .env_remove("KUBECONFIG")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // --include: only a-keeps; its script now sees the flag's namespace, not the file's,
+    // so its check on $NAMESPACE fails.
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        !stderr.contains("using the Chainsaw configuration"),
+        "an explicit --config is not announced: {stderr}"
+    );
+    let text = std::fs::read_to_string(dir.path().join("reports/config-report.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let scenarios = json["scenarios"].as_array().unwrap();
+    assert_eq!(scenarios.len(), 1, "{text}");
+    let a = &scenarios[0];
+    assert_eq!(a["name"], "a-keeps");
+    assert_eq!(a["namespace"], "kanon-flag-ns");
+    // --skip-delete=false: the namespace a-keeps made is deleted again.
+    let steps: Vec<&str> = a["attempts"][0]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap_or(""))
+        .collect();
+    assert!(steps.contains(&"cleanup"), "{steps:?}");
+}

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use kanon::assert::{self as trees, Tree};
+use kanon::engine::chainsaw_config::{ChainsawConfig, config_path, warning_line};
 use kanon::engine::operator::Readiness;
 use kanon::engine::operator::split_command;
 use kanon::engine::run::{RunError, RunOptions, run};
@@ -39,7 +40,27 @@ pub async fn test(a: TestArgs) -> anyhow::Result<ExitCode> {
         },
         None => None,
     };
-    if a.paths.is_empty() && suite.is_none() {
+    let config = match config_path(a.config.as_deref()) {
+        Some(p) => match ChainsawConfig::load(&p) {
+            Ok(c) => {
+                if a.config.is_none() {
+                    eprintln!("kanon: using the Chainsaw configuration {}", p.display());
+                }
+                for w in &c.warnings {
+                    eprintln!("{}", warning_line(w));
+                }
+                Some(c)
+            }
+            Err(errors) => {
+                for e in errors {
+                    eprintln!("{e}");
+                }
+                return Ok(ExitCode::from(2));
+            }
+        },
+        None => None,
+    };
+    if a.paths.is_empty() && suite.is_none() && config.is_none() {
         return input_error(format!(
             "kanon: no scenarios given and no {SUITE_FILE} here; pass scenario files or folders"
         ));
@@ -71,11 +92,16 @@ pub async fn test(a: TestArgs) -> anyhow::Result<ExitCode> {
         op.ready = Some(ready);
     }
     let s = suite.as_ref();
+    let c = config.as_ref();
     let opts = RunOptions {
-        paths: if a.paths.is_empty() {
-            s.map(|s| s.scenarios.clone()).unwrap_or_default()
-        } else {
+        // As Chainsaw: with a configuration but no paths (and no suite), the tests under
+        // the working directory.
+        paths: if !a.paths.is_empty() {
             a.paths.clone()
+        } else if let Some(s) = s {
+            s.scenarios.clone()
+        } else {
+            vec![PathBuf::from(".")]
         },
         cluster: a.cluster,
         kubeconfig: a.kubeconfig.clone(),
@@ -101,22 +127,48 @@ pub async fn test(a: TestArgs) -> anyhow::Result<ExitCode> {
             .chain(a.values.iter().cloned())
             .collect(),
         set: a.set.clone(),
+        // Flags, then the Chainsaw configuration, then the suite file.
         policy: Policy {
             parallel: a
                 .parallel
+                .or_else(|| c.and_then(|c| c.parallel))
                 .or_else(|| s.and_then(|s| s.parallel))
                 .unwrap_or_else(|| Policy::default().parallel),
-            fail_fast: a.fail_fast,
+            fail_fast: a
+                .fail_fast
+                .or_else(|| c.and_then(|c| c.fail_fast))
+                .unwrap_or(false),
             retries: a.retries,
-            repeat: a.repeat.max(1),
+            repeat: a
+                .repeat
+                .or_else(|| c.and_then(|c| c.repeat))
+                .unwrap_or(1)
+                .max(1),
         },
         selector: a.selector.clone(),
-        include: a.include.clone(),
-        exclude: a.exclude.clone(),
+        include: a
+            .include
+            .clone()
+            .or_else(|| c.and_then(|c| c.include.clone())),
+        exclude: a
+            .exclude
+            .clone()
+            .or_else(|| c.and_then(|c| c.exclude.clone())),
         quiet: a.quiet,
-        timeouts: s.map(|s| s.timeouts).unwrap_or_default(),
-        skip_delete: a.skip_delete,
-        namespace: a.namespace.clone(),
+        timeouts: c
+            .map(|c| c.timeouts)
+            .unwrap_or_default()
+            .or(&s.map(|s| s.timeouts).unwrap_or_default()),
+        skip_delete: a
+            .skip_delete
+            .or_else(|| c.and_then(|c| c.skip_delete))
+            .unwrap_or(false),
+        namespace: a
+            .namespace
+            .clone()
+            .or_else(|| c.and_then(|c| c.namespace.clone())),
+        load: c.map(|c| c.load.clone()).unwrap_or_default(),
+        report_file: c.and_then(|c| c.report.clone()),
     };
     let work = run(opts);
     let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;

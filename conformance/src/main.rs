@@ -26,11 +26,15 @@ enum Command {
     Assert(AssertArgs),
     /// Check scenario files without a cluster (exit 1 on any error).
     Lint(LintArgs),
-    /// Print the JSON Schema of scenario documents, or of the suite file (for editors).
+    /// Print the JSON Schema of scenario documents, of the suite file or of a Chainsaw
+    /// Configuration (for editors).
     Schema {
         /// The suite file's schema instead.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "config")]
         suite: bool,
+        /// The Chainsaw Configuration's schema (as `--config` reads it) instead.
+        #[arg(long)]
+        config: bool,
     },
     /// Scaffold a new scenario folder with a commented example.
     New(NewArgs),
@@ -46,6 +50,10 @@ struct TestArgs {
     /// The suite file (default: ./kanon.yaml when no paths are given).
     #[arg(long)]
     suite: Option<PathBuf>,
+    /// A Chainsaw Configuration file (chainsaw.kyverno.io/v1alpha1 or v1alpha2; default:
+    /// ./.chainsaw.yaml when it exists). Flags override it; it overrides the suite file.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Run against this cluster instead of starting one.
     #[arg(long, env = "KANON_KUBECONFIG")]
     kubeconfig: Option<PathBuf>,
@@ -84,15 +92,16 @@ struct TestArgs {
     /// Scenarios at once (default: the number of cores).
     #[arg(long)]
     parallel: Option<usize>,
-    /// Stop starting scenarios after the first failure.
-    #[arg(long)]
-    fail_fast: bool,
+    /// Stop starting scenarios after the first failure (`--fail-fast=false` overrides a
+    /// Chainsaw configuration's `failFast: true`).
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    fail_fast: Option<bool>,
     /// Extra attempts for a failed scenario (passing on a retry marks it flaky).
     #[arg(long, default_value_t = 0)]
     retries: usize,
-    /// Run each scenario this many times.
-    #[arg(long, default_value_t = 1)]
-    repeat: usize,
+    /// Run each scenario this many times (default: 1).
+    #[arg(long)]
+    repeat: Option<usize>,
     /// Only scenarios whose labels match this selector.
     #[arg(long, short = 'l')]
     selector: Option<String>,
@@ -105,9 +114,10 @@ struct TestArgs {
     /// Failures and the summary only.
     #[arg(long, short)]
     quiet: bool,
-    /// Keep what scenarios create.
-    #[arg(long)]
-    skip_delete: bool,
+    /// Keep what scenarios create (`--skip-delete=false` overrides a Chainsaw
+    /// configuration's `skipDelete: true`).
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    skip_delete: Option<bool>,
     /// Run every scenario in this namespace instead of a fresh one each.
     #[arg(long)]
     namespace: Option<String>,
@@ -202,9 +212,11 @@ async fn main() -> ExitCode {
         Command::Assert(args) => commands::assert(args).await,
         Command::Lint(args) => commands::lint(args),
         Command::New(args) => commands::new(args),
-        Command::Schema { suite } => {
+        Command::Schema { suite, config } => {
             if suite {
                 print!("{}", kanon::engine::suite::suite_schema());
+            } else if config {
+                print!("{}", kanon::engine::chainsaw_config::config_schema());
             } else {
                 print!("{}", kanon::scenario::schema::scenario_schema());
             }

@@ -68,6 +68,49 @@ fn checked_in_suite_schema_is_fresh_and_describes_the_suite() {
     }
 }
 
+#[test]
+fn checked_in_chainsaw_config_schema_is_fresh_and_takes_both_versions() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/schema/chainsaw-config.schema.json");
+    let generated = kanon::engine::chainsaw_config::config_schema();
+    if std::env::var_os("KANON_BLESS").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        checked_in == generated,
+        "{} is stale: regenerate with `cargo run -p kanon -- schema --config > fixtures/schema/chainsaw-config.schema.json`",
+        path.display()
+    );
+    let schema: serde_json::Value = serde_json::from_str(&generated).unwrap();
+    let v = jsonschema::validator_for(&schema).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let fixture: serde_json::Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(root.join("fixtures/chainsaw-config/.chainsaw.yaml")).unwrap(),
+    )
+    .unwrap();
+    assert!(v.is_valid(&fixture), "the fixture configuration is valid");
+    let v2: serde_json::Value = serde_saphyr::from_str(
+        "apiVersion: chainsaw.kyverno.io/v1alpha2\nkind: Configuration\nspec:\n  execution: {parallel: 2}\n  report: {format: XML}\n",
+    )
+    .unwrap();
+    assert!(v.is_valid(&v2), "a v1alpha2 configuration is valid");
+    for bad in [
+        "unknown-field.yaml",
+        "v1alpha1-field-in-v1alpha2.yaml",
+        "wrong-type.yaml",
+        "zero-parallel.yaml",
+        "bad-report-format.yaml",
+        "unknown-kind.yaml",
+    ] {
+        let doc: serde_json::Value = serde_saphyr::from_str(
+            &std::fs::read_to_string(root.join("fixtures/bad-input/config").join(bad)).unwrap(),
+        )
+        .unwrap();
+        assert!(!v.is_valid(&doc), "{bad} is rejected by the schema");
+    }
+}
+
 /// Every object property (at the root and in `$defs`, however deeply nested) of `schema`
 /// that has no `description`, as JSON-pointer-like paths.
 fn undocumented_properties(schema: &serde_json::Value) -> Vec<String> {
@@ -107,6 +150,10 @@ fn every_property_has_hover_docs() {
     for (name, text) in [
         ("scenario", kanon::scenario::schema::scenario_schema()),
         ("suite", kanon::engine::suite::suite_schema()),
+        (
+            "chainsaw configuration",
+            kanon::engine::chainsaw_config::config_schema(),
+        ),
     ] {
         let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
         let missing = undocumented_properties(&schema);

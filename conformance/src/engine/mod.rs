@@ -1,5 +1,6 @@
 //! The engine: runs scenarios against a cluster.
 //!
+//! - [`chainsaw_config`]: Chainsaw's `Configuration` file, mapped onto the run options;
 //! - [`crds`]: CRDs installed before a run;
 //! - [`namespace`]: one fresh namespace per scenario;
 //! - [`operator`]: the operator under test as a child process;
@@ -8,6 +9,7 @@
 //! The runner that interprets the scenario model (bindings, try / catch / finally /
 //! cleanup, timeouts, parallelism) builds on these and on [`crate::ops`].
 
+pub mod chainsaw_config;
 pub mod clusters;
 pub mod crds;
 pub mod eval;

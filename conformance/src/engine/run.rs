@@ -63,6 +63,11 @@ pub struct RunOptions {
     pub skip_delete: bool,
     /// Run every scenario in this namespace.
     pub namespace: Option<String>,
+    /// Defaults for every scenario loaded (a Chainsaw configuration's).
+    pub load: crate::scenario::LoadOptions,
+    /// One more report file (a Chainsaw configuration's `reportFormat`, `reportPath`,
+    /// `reportName`), written at the end of the run.
+    pub report_file: Option<crate::report::ReportFile>,
 }
 
 /// Why a run could not start or finish.
@@ -118,7 +123,7 @@ pub fn load_scenarios(opts: &RunOptions) -> Result<Vec<Arc<Scenario>>, RunError>
             errors.push(ParseError::file(p, "no such file or folder"));
             continue;
         }
-        match crate::scenario::load(p) {
+        match crate::scenario::load_with(p, &opts.load) {
             Ok(s) => all.extend(s),
             Err(e) => errors.extend(e),
         }
@@ -230,6 +235,9 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
         .map(ReportDir::prepare)
         .transpose()
         .map_err(|e| RunError::Setup(e.to_string()))?;
+    if let Some(f) = &opts.report_file {
+        f.prepare().map_err(|e| RunError::Setup(e.to_string()))?;
+    }
     let console = Arc::new(Console::stdout(if opts.quiet {
         Verbosity::Quiet
     } else {
@@ -379,6 +387,10 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
     };
     if let Some(rd) = &report_dir {
         rd.write_all(&report, catalogue.as_ref())
+            .map_err(|e| RunError::Setup(e.to_string()))?;
+    }
+    if let Some(f) = &opts.report_file {
+        f.write(&report)
             .map_err(|e| RunError::Setup(e.to_string()))?;
     }
     console.summary(&report.totals());

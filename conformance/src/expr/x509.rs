@@ -1,12 +1,16 @@
-//! `x509_decode`: a PEM certificate as the object Kyverno (and so Chainsaw) returns.
+//! `x509_decode`: a PEM certificate or certificate request as the object Kyverno (and
+//! so Chainsaw) returns.
 //!
-//! Kyverno JSON-encodes Go's `crypto/x509.Certificate`, with the public key replaced by
-//! `{N, E}` (the RSA modulus as a decimal string and the exponent), and only accepts
-//! RSA keys. The field names and value shapes here are Go's: byte slices are base64
-//! strings, enums (`SignatureAlgorithm`, `PublicKeyAlgorithm`, `KeyUsage`,
+//! Kyverno JSON-encodes Go's `crypto/x509.Certificate` (a `CERTIFICATE` block) or
+//! `crypto/x509.CertificateRequest` (a `CERTIFICATE REQUEST` block), with the public key
+//! replaced by `{N, E}` (the RSA modulus as a decimal string and the exponent), and only
+//! accepts RSA keys. The field names and value shapes here are Go's: byte slices are
+//! base64 strings, enums (`SignatureAlgorithm`, `PublicKeyAlgorithm`, `KeyUsage`,
 //! `ExtKeyUsage`) are Go's numbers, object identifiers are arrays of integers, times are
 //! RFC 3339, empty lists are `null`. Name constraints and `URIs` are not decoded
-//! (always `null`); certificate requests (`CERTIFICATE REQUEST`) are not supported.
+//! (always `null`). A request's `Attributes` (Go's deprecated view of them) holds its
+//! extension request only: other attributes, such as a challenge password, are left out
+//! as Go leaves them out.
 
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
@@ -14,23 +18,123 @@ use x509_parser::der_parser::oid::Oid;
 use x509_parser::prelude::*;
 use x509_parser::public_key::PublicKey;
 
-/// Decodes the first PEM block of `text`, a `CERTIFICATE` with an RSA key.
+/// Decodes the first PEM block of `text`, a `CERTIFICATE` or a `CERTIFICATE REQUEST`
+/// with an RSA key.
 pub fn decode(text: &str) -> Result<Value, String> {
     let (_, pem) = x509_parser::pem::parse_x509_pem(text.as_bytes())
         .map_err(|_| "failed to decode PEM block".to_string())?;
     match pem.label.as_str() {
-        "CERTIFICATE" => {}
-        "CERTIFICATE REQUEST" => {
-            return Err("certificate requests are not supported by kanon's x509_decode".into());
+        "CERTIFICATE" => {
+            let (_, cert) = X509Certificate::from_der(&pem.contents).map_err(|e| e.to_string())?;
+            certificate(&pem.contents, &cert)
         }
-        _ => {
-            return Err(
-                "PEM block neither contains a CERTIFICATE or CERTIFICATE REQUEST".to_string(),
-            );
+        "CERTIFICATE REQUEST" => {
+            let (_, csr) =
+                X509CertificationRequest::from_der(&pem.contents).map_err(|e| e.to_string())?;
+            request(&pem.contents, &csr)
+        }
+        _ => Err("PEM block neither contains a CERTIFICATE or CERTIFICATE REQUEST".to_string()),
+    }
+}
+
+/// Kyverno's `{N, E}` for an RSA subject public key (an error for any other key type,
+/// as Kyverno's).
+fn rsa_public_key(spki: &SubjectPublicKeyInfo<'_>) -> Result<Value, String> {
+    let Ok(PublicKey::RSA(rsa)) = spki.parsed() else {
+        return Err("certificate should use rsa algorithm".to_string());
+    };
+    let exponent = rsa.exponent.iter().fold(0u64, |acc, b| {
+        acc.saturating_mul(256).saturating_add(u64::from(*b))
+    });
+    Ok(json!({"N": decimal(rsa.modulus), "E": exponent}))
+}
+
+/// Go's `pkix.Extension`.
+fn extension(ext: &X509Extension<'_>) -> Value {
+    json!({
+        "Id": oid(&ext.oid),
+        "Critical": ext.critical,
+        "Value": b64(ext.value),
+    })
+}
+
+/// The DNS names, email addresses and IP addresses of a subject alternative name.
+#[derive(Default)]
+struct AltNames {
+    dns: Vec<Value>,
+    emails: Vec<Value>,
+    ips: Vec<Value>,
+}
+
+impl AltNames {
+    fn add(&mut self, san: &SubjectAlternativeName<'_>) {
+        for n in &san.general_names {
+            match n {
+                GeneralName::DNSName(d) => self.dns.push(json!(d)),
+                GeneralName::RFC822Name(e) => self.emails.push(json!(e)),
+                GeneralName::IPAddress(b) => self.ips.push(ip(b)),
+                _ => {}
+            }
         }
     }
-    let (_, cert) = X509Certificate::from_der(&pem.contents).map_err(|e| e.to_string())?;
-    certificate(&pem.contents, &cert)
+}
+
+/// Go's `x509.CertificateRequest` (Kyverno's view of a `CERTIFICATE REQUEST`).
+fn request(raw: &[u8], csr: &X509CertificationRequest<'_>) -> Result<Value, String> {
+    let info = &csr.certification_request_info;
+    let public_key = rsa_public_key(&info.subject_pki)?;
+    let mut extensions = Vec::new();
+    let mut attributes = Vec::new();
+    let mut names = AltNames::default();
+    for attr in info.iter_attributes() {
+        // Go keeps the attributes that parse as a SET of SEQUENCEs of {type, value}:
+        // the extension request; a critical extension's second element is its
+        // `critical` flag, which Go's ANY does not decode (null).
+        if let ParsedCriAttribute::ExtensionRequest(req) = attr.parsed_attribute() {
+            let mut values = Vec::new();
+            for ext in &req.extensions {
+                extensions.push(extension(ext));
+                values.push(json!({
+                    "Type": oid(&ext.oid),
+                    "Value": if ext.critical { Value::Null } else { b64(ext.value) },
+                }));
+                if let ParsedExtension::SubjectAlternativeName(san) = ext.parsed_extension() {
+                    names.add(san);
+                }
+            }
+            attributes.push(json!({"Type": oid(&attr.oid), "Value": [values]}));
+        }
+    }
+    let fields: Vec<(&str, Value)> = vec![
+        ("Raw", b64(raw)),
+        ("RawTBSCertificateRequest", b64(info.raw)),
+        ("RawSubjectPublicKeyInfo", b64(info.subject_pki.raw)),
+        ("RawSubject", b64(info.subject.as_raw())),
+        ("Version", json!(info.version.0)),
+        ("Signature", b64(&csr.signature_value.data)),
+        (
+            "SignatureAlgorithm",
+            json!(signature_algorithm(
+                &csr.signature_algorithm.algorithm.to_id_string()
+            )),
+        ),
+        ("PublicKeyAlgorithm", json!(1)),
+        ("PublicKey", public_key),
+        ("Subject", name(&info.subject)),
+        ("Attributes", list(attributes)),
+        ("Extensions", list(extensions)),
+        ("ExtraExtensions", Value::Null),
+        ("DNSNames", list(names.dns)),
+        ("EmailAddresses", list(names.emails)),
+        ("IPAddresses", list(names.ips)),
+        ("URIs", Value::Null),
+    ];
+    Ok(Value::Object(
+        fields
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    ))
 }
 
 fn b64(bytes: &[u8]) -> Value {
@@ -174,28 +278,19 @@ fn time(t: &ASN1Time) -> Value {
 fn certificate(raw: &[u8], cert: &X509Certificate<'_>) -> Result<Value, String> {
     let tbs = &cert.tbs_certificate;
     let spki = &tbs.subject_pki;
-    let Ok(PublicKey::RSA(rsa)) = spki.parsed() else {
-        return Err("certificate should use rsa algorithm".to_string());
-    };
-    let exponent = rsa.exponent.iter().fold(0u64, |acc, b| {
-        acc.saturating_mul(256).saturating_add(u64::from(*b))
-    });
+    let public_key = rsa_public_key(spki)?;
     let mut key_usage = 0u64;
     let mut ext_key_usage = Vec::new();
     let mut unknown_eku = Vec::new();
     let (mut basic_valid, mut is_ca, mut max_path_len, mut max_path_len_zero) =
         (false, false, 0i64, false);
     let (mut ski, mut aki) = (Value::Null, Value::Null);
-    let (mut dns, mut emails, mut ips) = (Vec::new(), Vec::new(), Vec::new());
+    let mut names = AltNames::default();
     let (mut ocsp, mut issuers, mut crls, mut policies) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut extensions = Vec::new();
     for ext in tbs.extensions() {
-        extensions.push(json!({
-            "Id": oid(&ext.oid),
-            "Critical": ext.critical,
-            "Value": b64(ext.value),
-        }));
+        extensions.push(extension(ext));
         match ext.parsed_extension() {
             ParsedExtension::KeyUsage(k) => key_usage = u64::from(k.flags),
             ParsedExtension::ExtendedKeyUsage(e) => {
@@ -231,16 +326,7 @@ fn certificate(raw: &[u8], cert: &X509Certificate<'_>) -> Result<Value, String> 
                     aki = b64(k.0);
                 }
             }
-            ParsedExtension::SubjectAlternativeName(san) => {
-                for n in &san.general_names {
-                    match n {
-                        GeneralName::DNSName(d) => dns.push(json!(d)),
-                        GeneralName::RFC822Name(e) => emails.push(json!(e)),
-                        GeneralName::IPAddress(b) => ips.push(ip(b)),
-                        _ => {}
-                    }
-                }
-            }
+            ParsedExtension::SubjectAlternativeName(san) => names.add(san),
             ParsedExtension::AuthorityInfoAccess(aia) => {
                 for d in &aia.accessdescs {
                     if let GeneralName::URI(u) = d.access_location {
@@ -283,10 +369,7 @@ fn certificate(raw: &[u8], cert: &X509Certificate<'_>) -> Result<Value, String> 
             )),
         ),
         ("PublicKeyAlgorithm", json!(1)),
-        (
-            "PublicKey",
-            json!({"N": decimal(rsa.modulus), "E": exponent}),
-        ),
+        ("PublicKey", public_key),
         ("Version", json!(tbs.version.0 + 1)),
         ("SerialNumber", number(tbs.raw_serial())),
         ("Issuer", name(&tbs.issuer)),
@@ -307,9 +390,9 @@ fn certificate(raw: &[u8], cert: &X509Certificate<'_>) -> Result<Value, String> 
         ("AuthorityKeyId", aki),
         ("OCSPServer", list(ocsp)),
         ("IssuingCertificateURL", list(issuers)),
-        ("DNSNames", list(dns)),
-        ("EmailAddresses", list(emails)),
-        ("IPAddresses", list(ips)),
+        ("DNSNames", list(names.dns)),
+        ("EmailAddresses", list(names.emails)),
+        ("IPAddresses", list(names.ips)),
         ("URIs", Value::Null),
         ("PermittedDNSDomainsCritical", Value::Bool(false)),
         ("PermittedDNSDomains", Value::Null),
@@ -352,11 +435,7 @@ mod tests {
     /// A self-signed RSA CA certificate made by rcgen (with ring, rcgen signs with RSA
     /// keys but cannot generate them: the key is a fixed test-only one).
     fn rsa_certificate() -> String {
-        let key = rcgen::KeyPair::from_pem_and_sign_algo(
-            include_str!("x509-test-key.pem"),
-            &rcgen::PKCS_RSA_SHA256,
-        )
-        .unwrap();
+        let key = rsa_key();
         let mut params =
             rcgen::CertificateParams::new(vec!["svc.example".to_string(), "127.0.0.1".to_string()])
                 .unwrap();
@@ -401,6 +480,107 @@ mod tests {
         assert!(v["Raw"].as_str().unwrap().starts_with("MII"));
     }
 
+    fn rsa_key() -> rcgen::KeyPair {
+        rcgen::KeyPair::from_pem_and_sign_algo(
+            include_str!("x509-test-key.pem"),
+            &rcgen::PKCS_RSA_SHA256,
+        )
+        .unwrap()
+    }
+
+    /// A certificate request made by rcgen with the test RSA key: two SANs, a subject,
+    /// a (critical) key usage and a challenge password attribute.
+    fn rsa_request() -> String {
+        let mut params =
+            rcgen::CertificateParams::new(vec!["svc.example".to_string(), "10.0.0.1".to_string()])
+                .unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "kanon request");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CountryName, "FR");
+        params.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature];
+        // challengePassword: SET { UTF8String "secret" }
+        let password = rcgen::Attribute {
+            oid: &[1, 2, 840, 113549, 1, 9, 7],
+            values: vec![0x31, 0x08, 0x0c, 0x06, b's', b'e', b'c', b'r', b'e', b't'],
+        };
+        params
+            .serialize_request_with_attributes(&rsa_key(), vec![password])
+            .unwrap()
+            .pem()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_certificate_request_decodes_with_gos_field_names() {
+        let v = decode(&rsa_request()).unwrap();
+        let fields: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        for f in [
+            "Raw",
+            "RawTBSCertificateRequest",
+            "RawSubjectPublicKeyInfo",
+            "RawSubject",
+            "Version",
+            "Signature",
+            "SignatureAlgorithm",
+            "PublicKeyAlgorithm",
+            "PublicKey",
+            "Subject",
+            "Attributes",
+            "Extensions",
+            "ExtraExtensions",
+            "DNSNames",
+            "EmailAddresses",
+            "IPAddresses",
+            "URIs",
+        ] {
+            assert!(fields.contains(&f), "{f} in {fields:?}");
+        }
+        assert_eq!(fields.len(), 17, "exactly Go's exported fields: {fields:?}");
+        assert_eq!(v["Version"], 0, "a request's raw version, as Go reports it");
+        assert_eq!(v["Subject"]["CommonName"], "kanon request");
+        assert_eq!(v["Subject"]["Country"], json!(["FR"]));
+        assert_eq!(v["SignatureAlgorithm"], 4, "SHA256WithRSA");
+        assert_eq!(v["PublicKeyAlgorithm"], 1);
+        assert_eq!(v["PublicKey"]["E"], 65537);
+        // The same key as the certificate's: the same modulus.
+        let cert = decode(&rsa_certificate()).unwrap();
+        assert_eq!(v["PublicKey"]["N"], cert["PublicKey"]["N"]);
+        assert_eq!(v["DNSNames"], json!(["svc.example"]));
+        assert_eq!(v["IPAddresses"], json!(["10.0.0.1"]));
+        assert_eq!(v["EmailAddresses"], Value::Null);
+        assert_eq!(v["URIs"], Value::Null);
+        assert!(v["Raw"].as_str().unwrap().starts_with("MII"));
+        // Extensions: key usage (critical) and SAN, as Go's pkix.Extension.
+        let exts = v["Extensions"].as_array().unwrap();
+        let ku = exts
+            .iter()
+            .find(|e| e["Id"] == json!([2, 5, 29, 15]))
+            .expect("key usage extension");
+        assert_eq!(ku["Critical"], true);
+        assert!(ku["Value"].is_string());
+        assert!(exts.iter().any(|e| e["Id"] == json!([2, 5, 29, 17])));
+        // Attributes: the extension request only (the challenge password is left out,
+        // as Go leaves it out); a critical extension's value is null there.
+        let attrs = v["Attributes"].as_array().unwrap();
+        assert_eq!(attrs.len(), 1, "{attrs:?}");
+        assert_eq!(attrs[0]["Type"], json!([1, 2, 840, 113549, 1, 9, 14]));
+        let values = attrs[0]["Value"][0].as_array().unwrap();
+        assert_eq!(values.len(), exts.len());
+        let ku_attr = values
+            .iter()
+            .find(|a| a["Type"] == json!([2, 5, 29, 15]))
+            .unwrap();
+        assert_eq!(ku_attr["Value"], Value::Null);
+        let san_attr = values
+            .iter()
+            .find(|a| a["Type"] == json!([2, 5, 29, 17]))
+            .unwrap();
+        assert!(san_attr["Value"].is_string());
+    }
+
     #[test]
     fn non_rsa_and_non_certificates_are_errors() {
         let ec = rcgen::generate_simple_self_signed(vec!["x".to_string()]).unwrap();
@@ -408,6 +588,19 @@ mod tests {
         assert!(err.contains("rsa"), "{err}");
         assert!(decode("not pem").is_err());
         assert!(decode(&ec.signing_key.serialize_pem()).is_err());
+        // A request with an EC key: Kyverno's error too.
+        let ec_key = rcgen::KeyPair::generate().unwrap();
+        let csr = rcgen::CertificateParams::new(vec!["x".to_string()])
+            .unwrap()
+            .serialize_request(&ec_key)
+            .unwrap()
+            .pem()
+            .unwrap();
+        let err = decode(&csr).unwrap_err();
+        assert!(err.contains("rsa"), "{err}");
+        // A truncated request is an error, not a panic.
+        let truncated = "-----BEGIN CERTIFICATE REQUEST-----\nMIIBADCBpwIBADA=\n-----END CERTIFICATE REQUEST-----\n";
+        assert!(decode(truncated).is_err());
     }
 
     #[test]

@@ -103,6 +103,78 @@ impl ReportDir {
     }
 }
 
+/// The format of a single report file (Chainsaw's `reportFormat`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// kanon's `report.json` content.
+    Json,
+    /// kanon's `junit.xml` content (one testcase per scenario).
+    JUnit,
+}
+
+impl ReportFormat {
+    /// The extension Chainsaw gives the file: `json` or `xml`.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ReportFormat::Json => "json",
+            ReportFormat::JUnit => "xml",
+        }
+    }
+}
+
+/// One report file at a chosen path, as Chainsaw's `reportFormat`, `reportPath` and
+/// `reportName` ask for: the run in kanon's JSON or JUnit form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportFile {
+    /// Its format.
+    pub format: ReportFormat,
+    /// Where it goes.
+    pub path: PathBuf,
+}
+
+impl ReportFile {
+    /// The file Chainsaw would write for `name` in folder `dir` (none: the current
+    /// folder): `name` itself when it has an extension, else `name.json` / `name.xml`.
+    pub fn chainsaw(format: ReportFormat, dir: Option<&Path>, name: &str) -> Self {
+        let file = if Path::new(name).extension().is_some() {
+            name.to_string()
+        } else {
+            format!("{name}.{}", format.extension())
+        };
+        Self {
+            format,
+            path: dir
+                .map(|d| d.join(&file))
+                .unwrap_or_else(|| PathBuf::from(file)),
+        }
+    }
+
+    /// Creates the file's folder and proves it writable, so a bad path fails before any
+    /// scenario runs.
+    pub fn prepare(&self) -> Result<(), ReportError> {
+        match self.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => ReportDir::prepare(dir).map(|_| ()),
+            _ => ReportDir::prepare(Path::new(".")).map(|_| ()),
+        }
+    }
+
+    /// Writes the run; returns the file's path.
+    pub fn write(&self, run: &RunReport) -> Result<PathBuf, ReportError> {
+        let err = |e: std::io::Error| ReportError::Write {
+            path: self.path.clone(),
+            source: e,
+        };
+        let text = match self.format {
+            ReportFormat::Json => {
+                serde_json::to_string_pretty(run).map_err(|e| err(std::io::Error::other(e)))?
+            }
+            ReportFormat::JUnit => junit::render(run).map_err(err)?,
+        };
+        std::fs::write(&self.path, text).map_err(err)?;
+        Ok(self.path.clone())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,6 +287,30 @@ mod tests {
             }
         }
         cases
+    }
+
+    #[test]
+    fn a_single_report_file_is_named_as_chainsaw_names_it_and_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = ReportFile::chainsaw(ReportFormat::JUnit, Some(&dir.path().join("sub")), "r");
+        assert_eq!(f.path, dir.path().join("sub/r.xml"));
+        assert_eq!(
+            ReportFile::chainsaw(ReportFormat::Json, None, "out.txt").path,
+            PathBuf::from("out.txt"),
+            "a name with an extension is kept"
+        );
+        f.prepare().unwrap();
+        f.write(&run()).unwrap();
+        let xml = std::fs::read_to_string(&f.path).unwrap();
+        assert_eq!(parse_junit(&xml).len(), 4);
+        let j = ReportFile::chainsaw(ReportFormat::Json, Some(dir.path()), "r");
+        j.write(&run()).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&j.path).unwrap()).unwrap();
+        assert_eq!(v["scenarios"].as_array().unwrap().len(), 4);
+        // A file where the folder should be: an error before anything runs.
+        let blocked = ReportFile::chainsaw(ReportFormat::Json, Some(&j.path), "x");
+        assert!(blocked.prepare().is_err());
     }
 
     #[test]

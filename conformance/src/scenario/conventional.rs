@@ -16,8 +16,9 @@ use std::sync::Arc;
 use super::load::load_documents;
 use super::model::*;
 use super::timeouts::Timeouts;
-use super::validate::validate_tree;
+use super::validate::validate_tree_with;
 use super::{Location, ParseError};
+use crate::expr::Compiler;
 
 /// The role a step file plays.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -70,10 +71,13 @@ pub(crate) fn step_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// Loads `dir` as a conventional test from its step `files` (see [`step_files`]).
+/// Loads `dir` as a conventional test from its step `files` (see [`step_files`]); the
+/// unprefixed `(expr)` strings of its files are in `compiler` (a run configuration's
+/// default, else JMESPath).
 pub(crate) fn load_conventional(
     dir: &Path,
     files: &[PathBuf],
+    compiler: Compiler,
 ) -> Result<Scenario, Vec<ParseError>> {
     let mut errors = Vec::new();
     let mut steps: BTreeMap<String, Vec<(Role, PathBuf)>> = BTreeMap::new();
@@ -104,7 +108,7 @@ pub(crate) fn load_conventional(
                 }
             };
             for node in &docs {
-                for (line, column, message) in validate_tree(node) {
+                for (line, column, message) in validate_tree_with(node, compiler) {
                     errors.push(Location::new(&file, line, column).error(message));
                 }
             }
@@ -161,7 +165,7 @@ pub(crate) fn load_conventional(
                 location: at,
                 description: None,
                 continue_on_error: false,
-                compiler: crate::expr::Compiler::Jp,
+                compiler,
                 clusters: vec![],
                 operation,
             });
@@ -214,7 +218,7 @@ pub(crate) fn load_conventional(
         template: None,
         namespace: None,
         namespace_template: None,
-        namespace_template_compiler: crate::expr::Compiler::Jp,
+        namespace_template_compiler: compiler,
         bindings: vec![],
         binding_sets: vec![],
         steps: model_steps,
@@ -270,7 +274,7 @@ mod tests {
         }
         let files = step_files(&root);
         assert_eq!(files.len(), 5);
-        let s = load_conventional(&root, &files).unwrap();
+        let s = load_conventional(&root, &files, Compiler::Jp).unwrap();
         assert_eq!(s.name, "my-test");
         assert_eq!(s.flavor, Flavor::Chainsaw);
         let shape: Vec<(String, Vec<&str>)> = s
@@ -300,7 +304,8 @@ mod tests {
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  (a.): x\n",
         )
         .unwrap();
-        let errs = load_conventional(dir.path(), &step_files(dir.path())).unwrap_err();
+        let errs =
+            load_conventional(dir.path(), &step_files(dir.path()), Compiler::Jp).unwrap_err();
         let text = errs[0].to_string();
         assert!(text.contains("00-assert.yaml:5:"), "{text}");
     }

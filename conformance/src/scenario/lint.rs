@@ -164,7 +164,8 @@ pub fn lint(paths: &[PathBuf], options: &LintOptions) -> Vec<Finding> {
             Found::File(_) => continue,
             // Chainsaw's numbered-file folders (no test file) are scenarios too.
             Found::Conventional(dir, files) if seen.insert(dir.clone()) => {
-                super::conventional::load_conventional(dir, files).map(|s| vec![s])
+                super::conventional::load_conventional(dir, files, Default::default())
+                    .map(|s| vec![s])
             }
             Found::Conventional(..) => continue,
         };

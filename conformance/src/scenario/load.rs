@@ -27,18 +27,104 @@ pub const SCENARIO_FILE_NAMES: [&str; 4] = [
     "chainsaw-test.yml",
 ];
 
+/// Run-wide defaults for every scenario loaded (what a Chainsaw `Configuration` sets
+/// for all tests): each applies where the scenario leaves the setting unset.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// The default language of unprefixed `(expr)` strings (Chainsaw's `compiler`,
+    /// `templating.compiler`); a scenario's own `compiler` wins. Default: jp.
+    pub compiler: Option<Compiler>,
+    /// Whether resources are templated, for scenarios that do not say.
+    pub template: Option<bool>,
+    /// A namespace template and the language of its expressions, for scenarios without
+    /// their own `namespaceTemplate`.
+    pub namespace_template: Option<(Node, Compiler)>,
+    /// How deletions propagate, for scenarios that do not say.
+    pub deletion_propagation_policy: Option<PropagationPolicy>,
+    /// The delay before cleanup, for scenarios that do not say.
+    pub delay_before_cleanup: Option<Duration>,
+    /// The pods' termination grace period, for scenarios that do not say.
+    pub force_termination_grace_period: Option<Duration>,
+    /// Clusters every scenario can name with `cluster:`; a scenario's own entry of the
+    /// same name wins.
+    pub clusters: Vec<ClusterDef>,
+    /// Operations run when any step fails, before the scenario's own `catch`.
+    pub catch: Vec<StepOperation>,
+    /// Another scenario file name looked for in folders (Chainsaw's `testFile`: without
+    /// an extension, `NAME.yaml` and `NAME.yml`), besides [`SCENARIO_FILE_NAMES`].
+    pub test_file: Option<String>,
+}
+
+impl LoadOptions {
+    /// Whether `name` is a scenario file name: one of [`SCENARIO_FILE_NAMES`] or the
+    /// configured `test_file`.
+    pub fn is_scenario_file(&self, name: &str) -> bool {
+        if SCENARIO_FILE_NAMES.contains(&name) {
+            return true;
+        }
+        match self.test_file.as_deref() {
+            Some(t) if Path::new(t).extension().is_some() => name == t,
+            Some(t) => name
+                .strip_prefix(t)
+                .is_some_and(|ext| ext == ".yaml" || ext == ".yml"),
+            None => false,
+        }
+    }
+
+    /// Fills what `s` leaves unset (clusters are merged while loading, where the
+    /// scenario's `cluster:` names are checked).
+    fn fill(&self, s: &mut Scenario) {
+        if s.template.is_none() {
+            s.template = self.template;
+        }
+        if s.namespace_template.is_none()
+            && let Some((node, compiler)) = &self.namespace_template
+        {
+            s.namespace_template = Some(node.clone());
+            s.namespace_template_compiler = *compiler;
+        }
+        if s.deletion_propagation_policy.is_none() {
+            s.deletion_propagation_policy = self.deletion_propagation_policy;
+        }
+        if s.delay_before_cleanup.is_none() {
+            s.delay_before_cleanup = self.delay_before_cleanup;
+        }
+        if s.force_termination_grace_period.is_none() {
+            s.force_termination_grace_period = self.force_termination_grace_period;
+        }
+        if !self.catch.is_empty() {
+            let own = std::mem::take(&mut s.catch);
+            s.catch = self.catch.iter().cloned().chain(own).collect();
+        }
+    }
+}
+
+/// Adds the run-wide clusters `run` that `clusters` does not define itself.
+fn merge_clusters(run: &[ClusterDef], clusters: &mut Vec<ClusterDef>) {
+    for c in run {
+        if !clusters.iter().any(|o| o.name == c.name) {
+            clusters.push(c.clone());
+        }
+    }
+}
+
 /// Loads every scenario of one file (a file may hold several YAML documents).
 ///
 /// Referenced files (`file:` of operations, `use.template` of steps) are resolved
 /// relative to this file and loaded. All errors found are returned, each positioned.
 pub fn load_file(path: &Path) -> Result<Vec<Scenario>, Vec<ParseError>> {
+    load_file_with(path, &LoadOptions::default())
+}
+
+/// [`load_file`] with run-wide defaults.
+pub fn load_file_with(path: &Path, opts: &LoadOptions) -> Result<Vec<Scenario>, Vec<ParseError>> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         vec![ParseError::file(
             path,
             format!("cannot read scenario file: {e}"),
         )]
     })?;
-    parse_str(path, &text)
+    parse_str_with(path, &text, opts)
 }
 
 /// Loads a scenario file, or every scenario under a directory, recursively, in path
@@ -46,18 +132,30 @@ pub fn load_file(path: &Path) -> Result<Vec<Scenario>, Vec<ParseError>> {
 /// whose files follow Chainsaw's conventional layout (`00-apply.yaml`,
 /// `00-assert.yaml`, `01-errors.yaml`...; see [`super::conventional`]).
 pub fn load(path: &Path) -> Result<Vec<Scenario>, Vec<ParseError>> {
+    load_with(path, &LoadOptions::default())
+}
+
+/// [`load`] with run-wide defaults (a Chainsaw `Configuration`'s).
+pub fn load_with(path: &Path, opts: &LoadOptions) -> Result<Vec<Scenario>, Vec<ParseError>> {
     if !path.is_dir() {
-        return load_file(path);
+        return load_file_with(path, opts);
     }
     let mut errors = Vec::new();
-    let found = discover(path, &mut errors);
+    let found = discover_with(path, opts, &mut errors);
     let mut scenarios = Vec::new();
     for source in found {
         let loaded = match &source {
-            Found::File(file) => load_file(file),
-            Found::Conventional(dir, files) => {
-                super::conventional::load_conventional(dir, files).map(|s| vec![s])
-            }
+            Found::File(file) => load_file_with(file, opts),
+            Found::Conventional(dir, files) => super::conventional::load_conventional(
+                dir,
+                files,
+                opts.compiler.unwrap_or_default(),
+            )
+            .map(|mut s| {
+                opts.fill(&mut s);
+                merge_clusters(&opts.clusters, &mut s.clusters);
+                vec![s]
+            }),
         };
         match loaded {
             Ok(mut s) => scenarios.append(&mut s),
@@ -83,13 +181,23 @@ pub(crate) enum Found {
 /// Every scenario source under `dir`, recursively, in path order; unreadable folders are
 /// reported into `errors`.
 pub(crate) fn discover(dir: &Path, errors: &mut Vec<ParseError>) -> Vec<Found> {
+    discover_with(dir, &LoadOptions::default(), errors)
+}
+
+/// [`discover`], also recognising `opts.test_file`.
+fn discover_with(dir: &Path, opts: &LoadOptions, errors: &mut Vec<ParseError>) -> Vec<Found> {
     let mut found = Vec::new();
-    collect_scenarios(dir, &mut found, errors);
+    collect_scenarios(dir, opts, &mut found, errors);
     found.sort();
     found
 }
 
-fn collect_scenarios(dir: &Path, found: &mut Vec<Found>, errors: &mut Vec<ParseError>) {
+fn collect_scenarios(
+    dir: &Path,
+    opts: &LoadOptions,
+    found: &mut Vec<Found>,
+    errors: &mut Vec<ParseError>,
+) {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) => {
@@ -101,11 +209,11 @@ fn collect_scenarios(dir: &Path, found: &mut Vec<Found>, errors: &mut Vec<ParseE
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
-            collect_scenarios(&path, found, errors);
+            collect_scenarios(&path, opts, found, errors);
         } else if path
             .file_name()
             .and_then(|n| n.to_str())
-            .is_some_and(|n| SCENARIO_FILE_NAMES.contains(&n))
+            .is_some_and(|n| opts.is_scenario_file(n))
         {
             has_file = true;
             found.push(Found::File(path));
@@ -122,12 +230,24 @@ fn collect_scenarios(dir: &Path, found: &mut Vec<Found>, errors: &mut Vec<ParseE
 /// Parses scenario documents from `text`, as if read from `file` (used for positions and
 /// to resolve relative file references).
 pub fn parse_str(file: &Path, text: &str) -> Result<Vec<Scenario>, Vec<ParseError>> {
+    parse_str_with(file, text, &LoadOptions::default())
+}
+
+/// [`parse_str`] with run-wide defaults.
+pub fn parse_str_with(
+    file: &Path,
+    text: &str,
+    opts: &LoadOptions,
+) -> Result<Vec<Scenario>, Vec<ParseError>> {
     let docs: Vec<S<RawDocument>> =
         serde_saphyr::from_multiple(text).map_err(|e| vec![ParseError::from_saphyr(file, &e)])?;
     let mut cx = Cx::new(file);
+    cx.default_compiler = opts.compiler.unwrap_or_default();
+    cx.run_clusters = opts.clusters.clone();
     let mut scenarios = Vec::new();
     for doc in docs {
-        if let Some(s) = cx.scenario(doc) {
+        if let Some(mut s) = cx.scenario(doc) {
+            opts.fill(&mut s);
             scenarios.push(s);
         }
     }
@@ -172,6 +292,10 @@ struct Cx {
     /// The language of unprefixed `(expr)` strings where the document is being
     /// converted: the innermost `compiler` of operation, step and scenario.
     compiler: Compiler,
+    /// The run-wide default language (a Chainsaw Configuration's `compiler`).
+    default_compiler: Compiler,
+    /// Run-wide clusters (a Chainsaw Configuration's), merged into each scenario's.
+    run_clusters: Vec<ClusterDef>,
 }
 
 impl Cx {
@@ -184,6 +308,8 @@ impl Cx {
             scope_clusters: Vec::new(),
             op_clusters: Vec::new(),
             compiler: Compiler::Jp,
+            default_compiler: Compiler::Jp,
+            run_clusters: Vec::new(),
         }
     }
 
@@ -198,6 +324,8 @@ impl Cx {
             scope_clusters: self.scope_clusters.clone(),
             op_clusters: Vec::new(),
             compiler: self.compiler,
+            default_compiler: self.default_compiler,
+            run_clusters: self.run_clusters.clone(),
         }
     }
 
@@ -635,7 +763,7 @@ impl Cx {
         }
         let timeouts = self.timeouts(spec.timeouts.as_ref());
         let timeout = self.duration(spec.timeout.as_ref());
-        self.compiler = Compiler::Jp;
+        self.compiler = self.default_compiler;
         self.compiler = self.compiler(spec.compiler.as_ref());
         let bindings = self.bindings(spec.bindings);
         let mut binding_sets = Vec::new();
@@ -685,7 +813,8 @@ impl Cx {
         if let Some(t) = &spec.namespace_template {
             self.tree_with(t, namespace_template_compiler);
         }
-        let clusters = self.clusters(spec.clusters);
+        let mut clusters = self.clusters(spec.clusters);
+        merge_clusters(&self.run_clusters, &mut clusters);
         let cluster = self.cluster(spec.cluster);
         self.check_cluster_refs(&clusters);
         Some(Scenario {
@@ -1655,6 +1784,82 @@ impl Cx {
             cluster: self.cluster(r.cluster),
         }))
     }
+}
+
+/// The parts of a run configuration (a Chainsaw `Configuration`) that read like
+/// scenario fields, still raw and positioned; [`run_defaults`] converts them with the
+/// scenario loader's own rules.
+#[derive(Debug, Default)]
+pub(crate) struct RawRunDefaults {
+    /// `timeouts`.
+    pub timeouts: Option<S<RawTimeouts>>,
+    /// `compiler` / `templating.compiler`.
+    pub compiler: Option<S<String>>,
+    /// `template` / `templating.enabled`.
+    pub template: Option<S<bool>>,
+    /// `namespaceTemplate` / `namespace.template`.
+    pub namespace_template: Option<Node>,
+    /// `namespaceTemplateCompiler` / `namespace.compiler`.
+    pub namespace_template_compiler: Option<S<String>>,
+    /// `deletionPropagationPolicy` / `deletion.propagation`.
+    pub deletion_propagation_policy: Option<S<String>>,
+    /// `delayBeforeCleanup` / `cleanup.delayBeforeCleanup`.
+    pub delay_before_cleanup: Option<S<String>>,
+    /// `forceTerminationGracePeriod` / `execution.forceTerminationGracePeriod`.
+    pub force_termination_grace_period: Option<S<String>>,
+    /// `clusters`.
+    pub clusters: Option<S<ClusterMap>>,
+    /// `catch` / `error.catch`.
+    pub catch: Option<Vec<S<RawOperation>>>,
+}
+
+/// Converts the scenario-like parts of a run configuration read from `file`: its
+/// timeouts and the defaults it gives every scenario. Relative paths (cluster
+/// kubeconfigs, `file:` of catch operations) are relative to `file`'s folder. Every
+/// error is positioned.
+pub(crate) fn run_defaults(
+    file: &Path,
+    raw: RawRunDefaults,
+) -> Result<(Timeouts, LoadOptions), Vec<ParseError>> {
+    let mut cx = Cx::new(file);
+    let timeouts = cx.timeouts(raw.timeouts.as_ref());
+    let compiler = cx.compiler(raw.compiler.as_ref());
+    cx.compiler = compiler;
+    let namespace_template = raw.namespace_template.map(|node| {
+        let c = cx.compiler(raw.namespace_template_compiler.as_ref());
+        cx.tree_with(&node, c);
+        (node, c)
+    });
+    if namespace_template.is_none()
+        && let Some(c) = &raw.namespace_template_compiler
+    {
+        // Checked even without a template, so a typo is still reported.
+        cx.compiler(Some(c));
+    }
+    let deletion_propagation_policy = cx.propagation(raw.deletion_propagation_policy.as_ref());
+    let delay_before_cleanup = cx.duration(raw.delay_before_cleanup.as_ref());
+    let force_termination_grace_period = cx.duration(raw.force_termination_grace_period.as_ref());
+    let clusters = cx.clusters(raw.clusters);
+    let catch = cx.operations(raw.catch);
+    cx.no_disrupt(&catch, "catch");
+    cx.check_cluster_refs(&clusters);
+    if !cx.errors.is_empty() {
+        return Err(cx.errors);
+    }
+    Ok((
+        timeouts,
+        LoadOptions {
+            compiler: raw.compiler.is_some().then_some(compiler),
+            template: raw.template.map(|t| t.value),
+            namespace_template,
+            deletion_propagation_policy,
+            delay_before_cleanup,
+            force_termination_grace_period,
+            clusters,
+            catch,
+            test_file: None,
+        },
+    ))
 }
 
 /// Binding names set by the engine, which `bindings` and `outputs` cannot use

@@ -69,16 +69,22 @@ mod validate;
 
 pub use duration::{format_duration, parse_duration};
 pub use load::{
-    CHAINSAW_API_VERSION, KANON_API_VERSION, RESERVED_BINDINGS, SCENARIO_FILE_NAMES,
-    is_binding_name, load, load_documents, load_file, parse_str,
+    CHAINSAW_API_VERSION, KANON_API_VERSION, LoadOptions, RESERVED_BINDINGS, SCENARIO_FILE_NAMES,
+    is_binding_name, load, load_documents, load_file, load_file_with, load_with, parse_str,
+    parse_str_with,
 };
+// The scenario loader's conversion of a run configuration's scenario-like fields.
+pub(crate) use load::{RawRunDefaults, run_defaults};
 pub use location::{Location, ParseError};
 pub use model::*;
 pub use node::{Key, Node, NodeValue};
 pub use timeouts::{TimeoutClass, Timeouts, resolve_timeout};
 
-/// The schema type of a `timeouts` block, shared with the suite file's schema.
-pub(crate) use raw::{DurationText, RawTimeouts};
+/// Raw types shared with the suite file and the Chainsaw configuration (their schemas and
+/// spanned parsing).
+pub(crate) use raw::{
+    ClusterMap, CompilerName, DurationText, RawCluster, RawOperation, RawTimeouts, S,
+};
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]

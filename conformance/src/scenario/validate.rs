@@ -5,12 +5,8 @@ use super::node::Node;
 use crate::assert::Tree;
 use crate::expr::Compiler;
 
-/// Every problem in `node` as `(line, column, message)`.
-pub(crate) fn validate_tree(node: &Node) -> Vec<(u32, u32, String)> {
-    validate_tree_with(node, Compiler::Jp)
-}
-
-/// [`validate_tree`] for a tree whose unprefixed expressions are in `compiler`.
+/// Every problem in `node`, a tree whose unprefixed expressions are in `compiler`, as
+/// `(line, column, message)`.
 pub(crate) fn validate_tree_with(node: &Node, compiler: Compiler) -> Vec<(u32, u32, String)> {
     match Tree::from_node_with(node, compiler) {
         Ok(_) => Vec::new(),

@@ -387,6 +387,52 @@ async fn operations_run_against_the_cluster_they_name_innermost_first() {
 }
 
 #[tokio::test]
+async fn a_cluster_named_by_an_expression_with_a_kubeconfig_made_by_an_earlier_step() {
+    let (ctx, _w) = context(json!({}), None).await;
+    // Chainsaw's dynamic clusters: `made.kubeconfig` does not exist when the test loads;
+    // the first step writes it, and `cluster: ($target)` picks the cluster at run time
+    // (`''` being the default one).
+    let dir = multi_cluster_fixture(
+        r#"apiVersion: chainsaw.kyverno.io/v1alpha1
+kind: Test
+metadata:
+  name: dynamic-cluster
+spec:
+  bindings:
+  - name: target
+    value: made
+  clusters:
+    made:
+      kubeconfig: made.kubeconfig
+  steps:
+  - try:
+    - script:
+        content: cp other.kubeconfig made.kubeconfig
+  - try:
+    - apply:
+        cluster: ($target)
+        resource:
+          apiVersion: v1
+          kind: ConfigMap
+          metadata: {name: dynamic}
+    - script:
+        cluster: ($target)
+        content: |
+          case "$KUBECONFIG" in *.made.kubeconfig) ;; *) echo "KUBECONFIG=$KUBECONFIG"; exit 1;; esac
+    - assert:
+        cluster: (join('', ['']))
+        resource:
+          apiVersion: v1
+          kind: ConfigMap
+          metadata: {name: dynamic}
+"#,
+    )
+    .await;
+    let r = run(&ctx, &dir.path().join("test.yaml")).await;
+    assert_eq!(r.status, Status::Passed, "{:?}", r.failure());
+}
+
+#[tokio::test]
 async fn an_operation_on_an_unreachable_cluster_fails_naming_it() {
     let (ctx, _w) = context(json!({}), None).await;
     let dir = multi_cluster_fixture(&format!(

@@ -75,7 +75,7 @@ pub fn name_of(
         }
         Err(e) => return Err(failure(format!("{what} name {name}: {e}"))),
     };
-    if what != "env" && !crate::scenario::is_binding_name(&resolved) {
+    if (what == "binding" || what == "output") && !crate::scenario::is_binding_name(&resolved) {
         return Err(failure(format!(
             "{what} name {name} gives {resolved:?}: use letters, digits and underscores only"
         )));

@@ -178,6 +178,18 @@ async fn dispatch(
         step.cluster.as_deref(),
         cx.scenario.cluster.as_deref(),
     );
+    // A name written `(expr)` is evaluated now; the empty name is the default cluster.
+    let selected = match selected {
+        Some(name) if crate::assert::syntax::is_expression(name) => {
+            match eval::name_of(name, compiler, scope, "cluster") {
+                Ok(n) if n.is_empty() => None,
+                Ok(n) => Some(n),
+                Err(f) => return Err((None, f)),
+            }
+        }
+        other => other.map(str::to_string),
+    };
+    let selected = selected.as_deref();
     // The name means the innermost declaration of it: operation, step, scenario.
     let def = match selected {
         None => None,

@@ -296,6 +296,9 @@ struct Cx {
     default_compiler: Compiler,
     /// Run-wide clusters (a Chainsaw Configuration's), merged into each scenario's.
     run_clusters: Vec<ClusterDef>,
+    /// Whether a cluster's kubeconfig may be missing at load time: Chainsaw reads it when
+    /// the cluster is first used, so a test can make it in an earlier step.
+    lazy_kubeconfigs: bool,
 }
 
 impl Cx {
@@ -310,6 +313,7 @@ impl Cx {
             compiler: Compiler::Jp,
             default_compiler: Compiler::Jp,
             run_clusters: Vec::new(),
+            lazy_kubeconfigs: false,
         }
     }
 
@@ -326,6 +330,7 @@ impl Cx {
             compiler: self.compiler,
             default_compiler: self.default_compiler,
             run_clusters: self.run_clusters.clone(),
+            lazy_kubeconfigs: self.lazy_kubeconfigs,
         }
     }
 
@@ -373,12 +378,17 @@ impl Cx {
         s.map(|s| s.value)
     }
 
-    /// A `cluster:` field: the empty name is the default cluster (none); any other name
+    /// A `cluster:` field: the empty name is the default cluster (none); an `(expr)` is
+    /// evaluated when the operation runs (Chainsaw's dynamic clusters); any other name
     /// is remembered, to be checked against the scenario's `clusters:`.
     fn cluster(&mut self, s: Option<S<String>>) -> Option<String> {
         let s = s?;
         if s.value.is_empty() {
             return None;
+        }
+        if crate::assert::syntax::is_expression(&s.value) {
+            self.text_expr(&s);
+            return Some(s.value);
         }
         let at = self.loc(&s);
         self.cluster_refs
@@ -691,11 +701,15 @@ impl Cx {
 
     fn scenario(&mut self, doc: S<RawDocument>) -> Option<Scenario> {
         self.cluster_refs.clear();
+        self.lazy_kubeconfigs = false;
         let location = self.loc(&doc);
         let doc = doc.value;
         let flavor = match (doc.api_version.value.as_str(), doc.kind.value.as_str()) {
             (KANON_API_VERSION, "Scenario") => Flavor::Kanon,
-            (CHAINSAW_API_VERSION, "Test") => Flavor::Chainsaw,
+            (CHAINSAW_API_VERSION, "Test") => {
+                self.lazy_kubeconfigs = true;
+                Flavor::Chainsaw
+            }
             (KANON_API_VERSION | CHAINSAW_API_VERSION, "StepTemplate") => {
                 self.err(
                     &doc.kind,
@@ -870,7 +884,7 @@ impl Cx {
             let location = self.loc(&name);
             let entry = entry.value;
             let kubeconfig = self.base.join(&entry.kubeconfig.value);
-            if !kubeconfig.is_file() {
+            if !kubeconfig.is_file() && !self.lazy_kubeconfigs {
                 self.err(
                     &entry.kubeconfig,
                     format!(

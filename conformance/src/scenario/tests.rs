@@ -807,6 +807,34 @@ spec:
 }
 
 #[test]
+fn chainsaw_kubeconfigs_are_read_when_used_and_cluster_names_may_be_expressions() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("test.yaml");
+    let body = "  clusters:\n    later: {kubeconfig: made-by-a-step}\n  steps:\n  - try:\n    - script:\n        content: \"true\"\n        cluster: ($which)\n";
+    let chainsaw = format!(
+        "apiVersion: chainsaw.kyverno.io/v1alpha1\nkind: Test\nmetadata: {{name: t}}\nspec:\n{body}"
+    );
+    let s = parse_str(&file, &chainsaw).unwrap();
+    assert_eq!(s[0].clusters[0].name, "later");
+    let kanon = format!(
+        "apiVersion: kanon.dev/v1alpha1\nkind: Scenario\nmetadata: {{name: t}}\nspec:\n{body}"
+    );
+    let errors = parse_str(&file, &kanon).unwrap_err();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].to_string().contains("kubeconfig not found"),
+        "{errors:?}"
+    );
+    let bad = chainsaw
+        .replace("($which)", "($which")
+        .replace("cluster: ($which", "cluster: ($which ==)");
+    assert!(
+        parse_str(&file, &bad).is_err(),
+        "an unparsable cluster expression is an error"
+    );
+}
+
+#[test]
 fn step_and_operation_clusters_scope_inward_and_hide_outer_ones() {
     let dir = tempfile::tempdir().unwrap();
     for k in ["a.kubeconfig", "b.kubeconfig", "c.kubeconfig"] {

@@ -5,10 +5,26 @@
 //! load time, so a typo is a positioned parse error) and evaluated many times
 //! ([`evaluate`]) against the current value (`@`) and a [`Bindings`] scope.
 //!
-//! - Syntax: standard JMESPath (via the `jmespath` crate), plus `$name` references to
-//!   bindings: `$namespace`, `$values.image.tag`, `$mocks.collector.endpoint`,
-//!   `items[?name == $want]`. Internally `$name` is rewritten to a call of a hidden
-//!   function; error offsets are mapped back to the original text.
+//! - Syntax: standard JMESPath (parsed into the `jmespath` crate's AST, which that crate
+//!   evaluates), plus `$name` references to bindings: `$namespace`, `$values.image.tag`,
+//!   `$mocks.collector.endpoint`, `items[?name == $want]`. Internally `$name` is
+//!   rewritten to a call of a hidden function; error offsets are mapped back to the
+//!   original text.
+//! - Arithmetic, as in JMESPath-community (JEP-16) and Chainsaw: binary `+`, `-`, `*`,
+//!   `/`, `%`, `//` (floor division) and unary `-` / `+`, also `−` `×` `÷`:
+//!   `($a + $b)`, `` (length(items) * `2`) ``, `` (spec.replicas - `1`) ``,
+//!   `` items[?price * `2` > `10`] ``. Numbers are JSON literals (`` `1` ``, as
+//!   everywhere in JMESPath: `a - 1` is a parse error that says so, and `a -1` too, `-1`
+//!   being a negative index token). Precedence is go-jmespath-community's: `+ -` below
+//!   `× / ÷ % //`, all above the comparators, left-associative; an ASCII `*` binds
+//!   tighter still (`` `12` / `2` * `3` `` is `12 / 6`), as Chainsaw parses it. `*`
+//!   after a complete operand multiplies; `*.x`, `a.*`, `a[*]` stay projections. Operands
+//!   must be numbers: anything else (a string, `null`, a projection's list) gives `null`,
+//!   as in Chainsaw. Results are computed in 64-bit floating point; an integral result is
+//!   an integer (`` `4` / `2` `` is `2`); `%` takes the dividend's sign (Go's `math.Mod`).
+//!   Division by zero is an evaluation error (Chainsaw yields ±Inf or NaN, which no JSON
+//!   value holds). Internally an operator is a call of a hidden function; everything
+//!   without arithmetic parses to exactly the `jmespath` crate's AST.
 //! - Functions: the JMESPath standard library (`length`, `contains`, `join`, `keys`,
 //!   `sort_by`...) plus [`functions::EXTRA_FUNCTIONS`]: `env`, `base64_decode`,
 //!   `base64_encode`, `to_upper`, `to_lower`, `trim_space`, `split`, `concat`,
@@ -31,8 +47,8 @@
 //! - CEL: `(cel;expr)` (or a `compiler: cel` default, see [`Compiler`]) compiles with
 //!   Chainsaw's CEL compiler instead, where `object` is the current value and
 //!   `bindings.resolve('name')` a binding; see [`compile_with`].
-//! - Not supported (yet): JMESPath-community arithmetic operators (`+`, `-`...) and `let`,
-//!   quantity/duration arithmetic, `image_normalize`.
+//! - Not supported (yet): JMESPath-community `let` expressions, quantity/duration
+//!   arithmetic, `image_normalize`.
 #![warn(missing_docs)]
 
 mod bindings;

@@ -271,6 +271,7 @@ fn build_runtime() -> Runtime {
     );
 
     register_extras(&mut rt);
+    register_arithmetic(&mut rt);
     register_k8s(&mut rt);
     super::kyverno::register(&mut rt);
     rt
@@ -300,6 +301,56 @@ pub(super) fn number(ctx: &Context<'_>, v: f64) -> Result<Rcvar, JmespathError> 
             .ok_or_else(|| fail(ctx, "arithmetic result is not a finite number"))?
     };
     Ok(Rcvar::new(Variable::Number(n)))
+}
+
+/// The hidden functions arithmetic operators are parsed into (see [`super::parser`]),
+/// with go-jmespath-community's semantics: on numbers only (any other operand, `null`
+/// included, makes the result `null`), in 64-bit floating point; `%` is Go's
+/// `math.Mod` (the sign of the dividend), `//` the floor of the quotient. An integral
+/// result is an integer (`` `4` / `2` `` is `2`). A zero divisor (Go gives ±Inf or NaN,
+/// which JSON cannot hold) and a result out of range are errors.
+fn register_arithmetic(rt: &mut Runtime) {
+    use super::parser::{
+        ADD, DIVIDE, FLOOR_DIVIDE, MODULO, MULTIPLY, NEGATE, OPERATORS, SUBTRACT, UNARY_PLUS,
+    };
+    for &(name, op, arity) in OPERATORS {
+        reg(
+            rt,
+            name,
+            vec![ArgumentType::Any; arity],
+            move |args, ctx| {
+                let Some(n) = args
+                    .iter()
+                    .map(|a| a.as_number())
+                    .collect::<Option<Vec<f64>>>()
+                else {
+                    return Ok(Rcvar::new(Variable::Null));
+                };
+                let divisor = || {
+                    if n[1] == 0.0 {
+                        Err(fail(
+                            ctx,
+                            format!("division by zero in `{} {op} {}`", n[0], n[1]),
+                        ))
+                    } else {
+                        Ok(n[1])
+                    }
+                };
+                let v = match name {
+                    ADD => n[0] + n[1],
+                    SUBTRACT => n[0] - n[1],
+                    MULTIPLY => n[0] * n[1],
+                    DIVIDE => n[0] / divisor()?,
+                    MODULO => n[0] % divisor()?,
+                    FLOOR_DIVIDE => (n[0] / divisor()?).floor(),
+                    NEGATE => -n[0],
+                    UNARY_PLUS => n[0],
+                    _ => return Err(fail(ctx, format!("unknown arithmetic function {name}"))),
+                };
+                number(ctx, v)
+            },
+        );
+    }
 }
 
 fn register_extras(rt: &mut Runtime) {

@@ -5,10 +5,26 @@
 //! load time, so a typo is a positioned parse error) and evaluated many times
 //! ([`evaluate`]) against the current value (`@`) and a [`Bindings`] scope.
 //!
-//! - Syntax: standard JMESPath (via the `jmespath` crate), plus `$name` references to
-//!   bindings: `$namespace`, `$values.image.tag`, `$mocks.collector.endpoint`,
-//!   `items[?name == $want]`. Internally `$name` is rewritten to a call of a hidden
-//!   function; error offsets are mapped back to the original text.
+//! - Syntax: standard JMESPath (parsed into the `jmespath` crate's AST, which that crate
+//!   evaluates), plus `$name` references to bindings: `$namespace`, `$values.image.tag`,
+//!   `$mocks.collector.endpoint`, `items[?name == $want]`. Internally `$name` is
+//!   rewritten to a call of a hidden function; error offsets are mapped back to the
+//!   original text.
+//! - Arithmetic, as in JMESPath-community (JEP-16) and Chainsaw: binary `+`, `-`, `*`,
+//!   `/`, `%`, `//` (floor division) and unary `-` / `+`, also `−` `×` `÷`:
+//!   `($a + $b)`, `` (length(items) * `2`) ``, `` (spec.replicas - `1`) ``,
+//!   `` items[?price * `2` > `10`] ``. Numbers are JSON literals (`` `1` ``, as
+//!   everywhere in JMESPath: `a - 1` is a parse error that says so, and `a -1` too, `-1`
+//!   being a negative index token). Precedence is go-jmespath-community's: `+ -` below
+//!   `× / ÷ % //`, all above the comparators, left-associative; an ASCII `*` binds
+//!   tighter still (`` `12` / `2` * `3` `` is `12 / 6`), as Chainsaw parses it. `*`
+//!   after a complete operand multiplies; `*.x`, `a.*`, `a[*]` stay projections. Operands
+//!   must be numbers: anything else (a string, `null`, a projection's list) gives `null`,
+//!   as in Chainsaw. Results are computed in 64-bit floating point; an integral result is
+//!   an integer (`` `4` / `2` `` is `2`); `%` takes the dividend's sign (Go's `math.Mod`).
+//!   Division by zero is an evaluation error (Chainsaw yields ±Inf or NaN, which no JSON
+//!   value holds). Internally an operator is a call of a hidden function; everything
+//!   without arithmetic parses to exactly the `jmespath` crate's AST.
 //! - Functions: the JMESPath standard library (`length`, `contains`, `join`, `keys`,
 //!   `sort_by`...) plus [`functions::EXTRA_FUNCTIONS`]: `env`, `base64_decode`,
 //!   `base64_encode`, `to_upper`, `to_lower`, `trim_space`, `split`, `concat`,
@@ -31,8 +47,8 @@
 //! - CEL: `(cel;expr)` (or a `compiler: cel` default, see [`Compiler`]) compiles with
 //!   Chainsaw's CEL compiler instead, where `object` is the current value and
 //!   `bindings.resolve('name')` a binding; see [`compile_with`].
-//! - Not supported (yet): JMESPath-community arithmetic operators (`+`, `-`...) and `let`,
-//!   quantity/duration arithmetic, `image_normalize`.
+//! - Not supported (yet): JMESPath-community `let` expressions, quantity/duration
+//!   arithmetic, `image_normalize`.
 #![warn(missing_docs)]
 
 mod bindings;
@@ -41,6 +57,7 @@ pub mod functions;
 pub mod gotime;
 mod kyverno;
 pub mod metrics;
+mod parser;
 pub mod regen;
 pub mod x509;
 
@@ -240,7 +257,7 @@ pub fn compile_with(source: &str, compiler: Compiler) -> Result<Expression, Expr
             message: "empty expression".to_string(),
         });
     }
-    match jmespath::parse(&expr.rewritten) {
+    match parser::parse(&expr.rewritten) {
         Ok(ast) => {
             expr.ast = ast;
             Ok(expr)
@@ -428,6 +445,122 @@ mod tests {
     #[case("modulo(`7`, `4`)", json!(null), json!(3))]
     fn evaluates(#[case] src: &str, #[case] data: Value, #[case] expected: Value) {
         assert_eq!(eval_str(src, &data, &b()).unwrap(), expected, "{src}");
+    }
+
+    fn arith_data() -> Value {
+        json!({
+            "foo": 3,
+            "neg": -7,
+            "half": 2.5,
+            "name": "x",
+            "spec": {"replicas": 3},
+            "items": [
+                {"name": "a", "price": 4},
+                {"name": "b", "price": 6},
+                {"name": "c", "price": 8},
+                {"name": "d"}
+            ],
+            "m": {"x": {"v": 1}, "y": {"v": 2}}
+        })
+    }
+
+    #[rstest]
+    #[case("`1` + `2` * `3`", json!(7))]
+    #[case("(`1` + `2`) * `3`", json!(9))]
+    #[case("`10` - `3` - `2`", json!(5))]
+    #[case("`2` * `3` % `4`", json!(2))]
+    #[case("`2` % `3` * `4`", json!(2))] // go-jmespath-community: `*` binds tighter than `%`
+    #[case("`12` / `2` * `3`", json!(2))] // ... and than `/`
+    #[case("`12` / `2` \u{00d7} `3`", json!(18))] // `×` is at `/`'s level
+    #[case("`7` / `2`", json!(3.5))]
+    #[case("`4` / `2`", json!(2))]
+    #[case("`7` // `2`", json!(3))]
+    #[case("`-7` // `2`", json!(-4))]
+    #[case("`7` % `3`", json!(1))]
+    #[case("`-7` % `3`", json!(-1))]
+    #[case("`7` % `-3`", json!(1))]
+    #[case("`5.5` % `2`", json!(1.5))]
+    #[case("`0.1` + `0.2`", json!(0.30000000000000004))]
+    #[case("`1.5` * `2`", json!(3))]
+    #[case("`5` \u{2212} `2` \u{00f7} `4`", json!(4.5))]
+    #[case("-foo", json!(-3))]
+    #[case("- -foo", json!(3))]
+    #[case("- `-1`", json!(1))]
+    #[case("+foo", json!(3))]
+    #[case("-half", json!(-2.5))]
+    #[case("neg + foo", json!(-4))]
+    #[case("foo-neg", json!(10))]
+    #[case("spec.replicas - `1`", json!(2))]
+    #[case("spec.replicas - `1` == `2`", json!(true))]
+    #[case("length(items) * `2`", json!(8))]
+    #[case("items[?price * `2` > `10`].name", json!(["b", "c"]))]
+    #[case("items[?price].price | sum(@) / length(@)", json!(6))]
+    #[case("max(items[*].price) - min(items[*].price)", json!(4))]
+    #[case("items[*].price", json!([4, 6, 8]))]
+    #[case("items[-1].name", json!("d"))]
+    #[case("items[::-1] | [0].name", json!("d"))]
+    #[case("m | sort(*.v)", json!([1, 2]))]
+    #[case("m.*.v | sort(@)", json!([1, 2]))]
+    #[case("{double: foo * `2`, list: [foo + `1`, -foo]}", json!({"double": 6, "list": [4, -3]}))]
+    #[case("$values.foo.bar * `2`", json!(6))]
+    #[case("$values.foo.bar + foo", json!(6))]
+    #[case("`\"-1\"`", json!("-1"))]
+    #[case("'a - b * c'", json!("a - b * c"))]
+    // Non-numbers give null, as in go-jmespath-community.
+    #[case("'a' + `1`", json!(null))]
+    #[case("name * `2`", json!(null))]
+    #[case("missing - `1`", json!(null))]
+    #[case("`true` + `1`", json!(null))]
+    #[case("items[*].price + `1`", json!(null))]
+    #[case("-name", json!(null))]
+    #[case("+name", json!(null))]
+    fn arithmetic(#[case] src: &str, #[case] expected: Value) {
+        let got = eval_str(src, &arith_data(), &b()).unwrap_or_else(|e| panic!("{src}: {e}"));
+        assert_eq!(got, expected, "{src}");
+        // Integral results are integers, so they print and compare as Chainsaw's do.
+        if expected.is_i64() {
+            assert!(got.is_i64(), "{src}: {got:?} is not an integer");
+        }
+    }
+
+    #[test]
+    fn arithmetic_with_bindings() {
+        let bindings = Bindings::new()
+            .with("a", json!(2))
+            .with("b", json!(3))
+            .with("s", json!("x"));
+        let eval = |src: &str| eval_str(src, &json!(null), &bindings).unwrap();
+        assert_eq!(eval("$a + $b"), json!(5));
+        assert_eq!(eval("$a * $b - `1`"), json!(5));
+        assert_eq!(eval("$a-$b"), json!(-1));
+        assert_eq!(eval("-$a"), json!(-2));
+        assert_eq!(eval("$s + $a"), json!(null));
+        assert_eq!(
+            compile("$a + $b * $c").unwrap().binding_names(),
+            ["a", "b", "c"]
+        );
+    }
+
+    #[rstest]
+    #[case("`1` / `0`", "division by zero in `1 / 0`")]
+    #[case("`1` // `0`", "division by zero")]
+    #[case("`1` % `0`", "division by zero")]
+    #[case("`1e308` * `10`", "not a finite number")]
+    fn arithmetic_errors(#[case] src: &str, #[case] message: &str) {
+        let err = eval_str(src, &json!(null), &b()).unwrap_err();
+        assert!(err.to_string().contains(message), "{src}: {err}");
+    }
+
+    #[rstest]
+    #[case("length(items) * 2", 16)]
+    #[case("$values.foo.bar -1", 16)]
+    #[case("$values.foo.bar +", 17)]
+    #[case("foo[*] * `2`", 7)]
+    fn arithmetic_parse_errors_point_into_the_source(#[case] src: &str, #[case] offset: usize) {
+        match compile(src) {
+            Err(ExprError::Parse { offset: got, .. }) => assert_eq!(got, offset, "{src}"),
+            other => panic!("{src}: expected parse error, got {other:?}"),
+        }
     }
 
     #[rstest]

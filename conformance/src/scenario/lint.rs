@@ -495,6 +495,28 @@ mod tests {
     }
 
     #[test]
+    fn arithmetic_is_linted_like_other_expressions() {
+        // JMESPath-community arithmetic is valid, and its `$names` are bindings.
+        let ok = doc(
+            "  bindings:\n  - name: x\n    value: 1\n  steps:\n  - try:\n    - assert:\n        resource:\n          apiVersion: v1\n          kind: ConfigMap\n          (length(data) * `2` - $x): 1\n",
+        );
+        assert_eq!(lint_str(Path::new("a.yaml"), &ok, None), vec![]);
+        let undefined = doc(
+            "  steps:\n  - try:\n    - assert:\n        resource:\n          apiVersion: v1\n          kind: ConfigMap\n          (length(data) + $y): 1\n",
+        );
+        let f = lint_str(Path::new("a.yaml"), &undefined, None);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].message.contains("`$y`"), "{f:?}");
+        // A bare number is not an expression (Chainsaw rejects it too).
+        let bare = doc(
+            "  steps:\n  - try:\n    - assert:\n        resource:\n          apiVersion: v1\n          kind: ConfigMap\n          (length(data) * 2): 1\n",
+        );
+        let f = lint_str(Path::new("a.yaml"), &bare, None);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].message.contains("as in `2`"), "{f:?}");
+    }
+
+    #[test]
     fn undeclared_mock_and_clause() {
         let y = doc(
             "  clauses: [NOPE-1]\n  steps:\n  - try:\n    - assert:\n        mock: ghost\n        resource: {}\n",

@@ -127,6 +127,25 @@ pub fn load_file_with(path: &Path, opts: &LoadOptions) -> Result<Vec<Scenario>, 
     parse_str_with(path, &text, opts)
 }
 
+/// When a file that failed to parse as scenarios is a Chainsaw `Configuration`, an error
+/// that says so (instead of its first field a Test does not have).
+fn not_a_scenario(file: &Path, text: &str) -> Option<ParseError> {
+    let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(text).ok()?;
+    docs.iter()
+        .any(|d| {
+            d.get("kind").and_then(|k| k.as_str()) == Some("Configuration")
+                && d.get("apiVersion")
+                    .and_then(|v| v.as_str())
+                    .is_some_and(|v| v.starts_with("chainsaw.kyverno.io/"))
+        })
+        .then(|| {
+            ParseError::file(
+                file,
+                "this is a Chainsaw Configuration, not a test: pass it with `kanon test --config FILE` (or name it .chainsaw.yaml in the working directory)",
+            )
+        })
+}
+
 /// Loads a scenario file, or every scenario under a directory, recursively, in path
 /// order: each scenario file (see [`SCENARIO_FILE_NAMES`]), and each folder without one
 /// whose files follow Chainsaw's conventional layout (`00-apply.yaml`,
@@ -239,8 +258,9 @@ pub fn parse_str_with(
     text: &str,
     opts: &LoadOptions,
 ) -> Result<Vec<Scenario>, Vec<ParseError>> {
-    let docs: Vec<S<RawDocument>> =
-        serde_saphyr::from_multiple(text).map_err(|e| vec![ParseError::from_saphyr(file, &e)])?;
+    let docs: Vec<S<RawDocument>> = serde_saphyr::from_multiple(text).map_err(|e| {
+        vec![not_a_scenario(file, text).unwrap_or_else(|| ParseError::from_saphyr(file, &e))]
+    })?;
     let mut cx = Cx::new(file);
     cx.default_compiler = opts.compiler.unwrap_or_default();
     cx.run_clusters = opts.clusters.clone();

@@ -1112,3 +1112,17 @@ spec:
     };
     assert_eq!(w.object.name.as_deref(), Some("($name)"));
 }
+
+#[test]
+fn a_chainsaw_configuration_passed_as_a_test_says_what_it_is() {
+    let text = "apiVersion: chainsaw.kyverno.io/v1alpha2\nkind: Configuration\nmetadata: {name: c}\nspec:\n  discovery: {fullName: true}\n";
+    let errors = parse_str(Path::new("config.yaml"), text).unwrap_err();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    let e = errors[0].to_string();
+    assert!(
+        e.starts_with("config.yaml")
+            && e.contains("Chainsaw Configuration, not a test")
+            && e.contains("--config"),
+        "{e}"
+    );
+}

@@ -448,21 +448,177 @@ fn register_extras(rt: &mut Runtime) {
             Ok(found.unwrap_or_else(|| Rcvar::new(Variable::Null)))
         },
     );
-    for (name, op) in [
-        ("add", (|x, y| x + y) as fn(f64, f64) -> f64),
-        ("subtract", |x, y| x - y),
-        ("multiply", |x, y| x * y),
-        ("divide", |x, y| x / y),
-        ("modulo", |x, y| x % y),
-    ] {
-        reg(rt, name, vec![T::Number, T::Number], move |a, ctx| {
-            let x = a.first().and_then(|v| v.as_number()).unwrap_or(0.0);
-            let y = a.get(1).and_then(|v| v.as_number()).unwrap_or(0.0);
-            if (name == "divide" || name == "modulo") && y == 0.0 {
-                return Err(fail(ctx, format!("{name}: division by zero")));
+    for name in ["add", "subtract", "multiply", "divide", "modulo"] {
+        reg(rt, name, vec![T::Any, T::Any], move |a, ctx| {
+            // Only numbers and strings matter; anything else is an invalid operand.
+            let value = |i: usize| -> Value {
+                match a.get(i) {
+                    Some(v) if v.as_string().is_some() => {
+                        Value::String(v.as_string().cloned().unwrap_or_default())
+                    }
+                    Some(v) => v
+                        .as_number()
+                        .and_then(serde_json::Number::from_f64)
+                        .map_or(Value::Null, Value::Number),
+                    None => Value::Null,
+                }
+            };
+            match kyverno_arithmetic(name, &value(0), &value(1)) {
+                Ok(Arith::Number(n)) => number(ctx, n),
+                Ok(Arith::Text(s)) => string(s),
+                Err(e) => Err(fail(ctx, e)),
             }
-            number(ctx, op(x, y))
         });
+    }
+}
+
+/// An operand of Kyverno's arithmetic functions (`ParseArithemticOperands`): a JSON
+/// number is a scalar; a string is a Kubernetes quantity if it parses as one (so `'12'`
+/// and `'1m'` are quantities), else a Go duration (`'1h30m'`, `'500ms'`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Operand {
+    Scalar(f64),
+    Quantity(super::quantity::Quantity),
+    /// Nanoseconds (Go's `time.Duration`, an int64).
+    Duration(i64),
+}
+
+/// What Kyverno's arithmetic functions return: a number, or a quantity or duration as
+/// its string.
+#[derive(Clone, Debug, PartialEq)]
+enum Arith {
+    Number(f64),
+    Text(String),
+}
+
+fn operand(v: &Value) -> Option<Operand> {
+    use super::quantity::Quantity;
+    match v {
+        Value::Number(n) => n.as_f64().map(Operand::Scalar),
+        Value::String(s) => {
+            if let Ok(q) = Quantity::parse(s) {
+                return Some(Operand::Quantity(q));
+            }
+            // Go's time.ParseDuration: no surrounding space, one optional sign.
+            let unsigned = s.strip_prefix(['+', '-']).unwrap_or(s);
+            if s.trim() != s || unsigned.starts_with(['+', '-']) {
+                return None;
+            }
+            let nanos = super::gotime::parse_signed_duration(s).ok()?;
+            i64::try_from(nanos).ok().map(Operand::Duration)
+        }
+        _ => None,
+    }
+}
+
+/// Go's `time.Duration.Seconds()`.
+fn seconds(d: i64) -> f64 {
+    (d / 1_000_000_000) as f64 + (d % 1_000_000_000) as f64 / 1e9
+}
+
+/// `time.Duration(seconds * float64(time.Second))`, as a Go duration string.
+fn duration_of_seconds(s: f64) -> String {
+    super::gotime::go_duration_string((s * 1e9) as i64 as i128)
+}
+
+/// A number as the quantity Kyverno makes of it: `resource.ParseQuantity(fmt.Sprintf("%v", f))`.
+fn scalar_quantity(f: f64) -> Result<super::quantity::Quantity, String> {
+    super::quantity::Quantity::parse(&super::quantity::go_float_v(f))
+}
+
+/// Kyverno's `add`, `subtract`, `multiply`, `divide` and `modulo`
+/// (`pkg/engine/jmespath/arithmetic.go`) on two JSON values:
+///
+/// - `add`, `subtract`: number ± number, quantity ± quantity (exact, the first one's
+///   format), duration ± duration; anything mixed is a type mismatch.
+/// - `multiply`: number × number; quantity × number and number × quantity (a quantity,
+///   exact); duration × number and number × duration (a duration, through float seconds).
+/// - `divide`: number ÷ number; quantity ÷ quantity and duration ÷ duration (a number,
+///   in floating point); quantity ÷ number (a quantity, truncated at the larger of the two
+///   operands' decimal scales); duration ÷ number (a duration).
+/// - `modulo`: on integral numbers (Go's truncated `%`), integral quantities (the first
+///   one's format) and durations.
+///
+/// Errors are Kyverno's messages: `JMESPath function 'add': invalid operands` (an operand
+/// neither a number, a quantity nor a duration), `...: Types mismatch`, `...: Zero divisor
+/// passed`, `...: Non-integer argument(s) passed for modulo`.
+fn kyverno_arithmetic(name: &str, x: &Value, y: &Value) -> Result<Arith, String> {
+    use Operand::{Duration as D, Quantity as Q, Scalar as S};
+    let err = |what: &str| format!("JMESPath function '{name}': {what}");
+    let (Some(a), Some(b)) = (operand(x), operand(y)) else {
+        return Err(err("invalid operands"));
+    };
+    let mismatch = || Err(err("Types mismatch"));
+    let zero = || Err(err("Zero divisor passed"));
+    let non_int = || Err(err("Non-integer argument(s) passed for modulo"));
+    let text = |q: super::quantity::Quantity| Ok(Arith::Text(q.canonical()));
+    let dur = |d: i64| Ok(Arith::Text(super::gotime::go_duration_string(d as i128)));
+    match (name, a, b) {
+        ("add", S(a), S(b)) => Ok(Arith::Number(a + b)),
+        ("add", Q(a), Q(b)) => text(a.add(&b).map_err(|e| err(&e))?),
+        ("add", D(a), D(b)) => dur(a.wrapping_add(b)),
+        ("subtract", S(a), S(b)) => Ok(Arith::Number(a - b)),
+        ("subtract", Q(a), Q(b)) => text(a.sub(&b).map_err(|e| err(&e))?),
+        ("subtract", D(a), D(b)) => dur(a.wrapping_sub(b)),
+        ("multiply", S(a), S(b)) => Ok(Arith::Number(a * b)),
+        ("multiply", Q(q), S(f)) | ("multiply", S(f), Q(q)) => {
+            let f = scalar_quantity(f).map_err(|e| err(&e))?;
+            text(q.mul(&f).map_err(|e| err(&e))?)
+        }
+        ("multiply", D(d), S(f)) | ("multiply", S(f), D(d)) => {
+            Ok(Arith::Text(duration_of_seconds(seconds(d) * f)))
+        }
+        ("divide", S(_), S(0.0)) => zero(),
+        ("divide", S(a), S(b)) => Ok(Arith::Number(a / b)),
+        ("divide", Q(a), Q(b)) => {
+            let divisor = b.approx_f64();
+            if divisor == 0.0 {
+                return zero();
+            }
+            Ok(Arith::Number(a.approx_f64() / divisor))
+        }
+        ("divide", Q(_), S(0.0)) => zero(),
+        ("divide", Q(a), S(b)) => {
+            let b = scalar_quantity(b).map_err(|e| err(&e))?;
+            let scale = a.scale.max(b.scale);
+            text(a.quo_round_down(&b, scale).map_err(|e| err(&e))?)
+        }
+        ("divide", D(a), D(b)) => {
+            if seconds(b) == 0.0 {
+                return zero();
+            }
+            Ok(Arith::Number(seconds(a) / seconds(b)))
+        }
+        ("divide", D(_), S(0.0)) => zero(),
+        ("divide", D(a), S(b)) => Ok(Arith::Text(duration_of_seconds(seconds(a) / b))),
+        ("modulo", S(a), S(b)) => {
+            let (i, j) = (a as i64, b as i64);
+            if a != i as f64 || b != j as f64 {
+                return non_int();
+            }
+            if j == 0 {
+                return zero();
+            }
+            Ok(Arith::Number(i.wrapping_rem(j) as f64))
+        }
+        ("modulo", Q(a), Q(b)) => {
+            let (f, g) = (a.approx_f64(), b.approx_f64());
+            let (i, j) = (f as i64, g as i64);
+            if f != i as f64 || g != j as f64 {
+                return non_int();
+            }
+            if j == 0 {
+                return zero();
+            }
+            text(super::quantity::Quantity {
+                unscaled: i.wrapping_rem(j) as i128,
+                scale: 0,
+                format: a.format,
+            })
+        }
+        ("modulo", D(_), D(0)) => zero(),
+        ("modulo", D(a), D(b)) => dur(a.wrapping_rem(b)),
+        _ => mismatch(),
     }
 }
 
@@ -567,4 +723,152 @@ fn register_k8s(rt: &mut Runtime) {
             }),
         )),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+    use serde_json::json;
+
+    fn arith(name: &str, x: Value, y: Value) -> Result<Arith, String> {
+        kyverno_arithmetic(name, &x, &y)
+    }
+
+    fn n(v: f64) -> Result<Arith, String> {
+        Ok(Arith::Number(v))
+    }
+
+    fn t(s: &str) -> Result<Arith, String> {
+        Ok(Arith::Text(s.into()))
+    }
+
+    // Kyverno's arithmetic_test.go cases, and more.
+    #[rstest]
+    // add
+    #[case("add", json!(12), json!(13), n(25.0))]
+    #[case("add", json!(1.5), json!(-0.25), n(1.25))]
+    #[case("add", json!("12Ki"), json!("13Ki"), t("25Ki"))]
+    #[case("add", json!("12Ki"), json!("13"), t("12301"))]
+    #[case("add", json!("1Gi"), json!("512Mi"), t("1536Mi"))]
+    #[case("add", json!("1"), json!("500m"), t("1500m"))]
+    #[case("add", json!("1m"), json!("1m"), t("2m"))]
+    #[case("add", json!("0"), json!("1Ki"), t("1Ki"))]
+    #[case("add", json!("1e3"), json!("1"), t("1001"))]
+    #[case("add", json!("1k"), json!("1e3"), t("2k"))]
+    #[case("add", json!("12s"), json!("13s"), t("25s"))]
+    #[case("add", json!("1h"), json!("30m0s"), t("1h30m0s"))]
+    #[case("add", json!("500ms"), json!("1.5s"), t("2s"))]
+    #[case("add", json!("-1h"), json!("30m0s"), t("-30m0s"))]
+    // subtract
+    #[case("subtract", json!(12), json!(13), n(-1.0))]
+    #[case("subtract", json!("12Ki"), json!("13Ki"), t("-1Ki"))]
+    #[case("subtract", json!("12Ki"), json!("13"), t("12275"))]
+    #[case("subtract", json!("1"), json!("1"), t("0"))]
+    #[case("subtract", json!("12s"), json!("13s"), t("-1s"))]
+    #[case("subtract", json!("1h"), json!("1ms"), t("59m59.999s"))]
+    // multiply
+    #[case("multiply", json!(2.5), json!(2.5), n(6.25))]
+    #[case("multiply", json!("12Ki"), json!(2), t("24Ki"))]
+    #[case("multiply", json!(2.5), json!("12Ki"), t("30Ki"))]
+    #[case("multiply", json!(2.5), json!("12"), t("30"))]
+    #[case("multiply", json!("100m"), json!(3), t("300m"))]
+    #[case("multiply", json!("1Gi"), json!(0.5), t("512Mi"))]
+    #[case("multiply", json!("1Gi"), json!(1e6), t("1000000Gi"))]
+    #[case("multiply", json!("12s"), json!(2), t("24s"))]
+    #[case("multiply", json!(2.5), json!("40s"), t("1m40s"))]
+    #[case("multiply", json!("1h"), json!(0.5), t("30m0s"))]
+    // divide
+    #[case("divide", json!(14), json!(3), n(14.0 / 3.0))]
+    #[case("divide", json!("256M"), json!("256M"), n(1.0))]
+    #[case("divide", json!("512M"), json!("256M"), n(2.0))]
+    #[case("divide", json!("8"), json!("3"), n(8.0 / 3.0))]
+    #[case("divide", json!("128M"), json!("256M"), n(0.5))]
+    #[case("divide", json!("12Ki"), json!(3), t("4Ki"))]
+    #[case("divide", json!("12Ki"), json!("2Ki"), n(6.0))]
+    #[case("divide", json!("12Ki"), json!("200"), n(61.44))]
+    #[case("divide", json!("1Mi"), json!("2Mi"), n(0.5))]
+    #[case("divide", json!("10"), json!(3), t("3"))]
+    #[case("divide", json!("10"), json!(2.5), t("4"))]
+    #[case("divide", json!("1"), json!(3.0), t("0"))]
+    #[case("divide", json!("1.0"), json!(3), t("300m"))]
+    #[case("divide", json!("1.5Gi"), json!(2), t("768Mi"))]
+    #[case("divide", json!("12s"), json!(3), t("4s"))]
+    #[case("divide", json!("12s"), json!("5s"), n(2.4))]
+    #[case("divide", json!("1h"), json!("2h"), n(0.5))]
+    #[case("divide", json!("1h"), json!(7), t("8m34.285714285s"))]
+    // modulo
+    #[case("modulo", json!(13), json!(5), n(3.0))]
+    #[case("modulo", json!(-13), json!(5), n(-3.0))]
+    #[case("modulo", json!("12Ki"), json!("5Ki"), t("2Ki"))]
+    #[case("modulo", json!("10"), json!("3"), t("1"))]
+    #[case("modulo", json!("13s"), json!("2s"), t("1s"))]
+    #[case("modulo", json!("1h"), json!("7m0s"), t("4m0s"))]
+    fn kyverno_arithmetic_results(
+        #[case] name: &str,
+        #[case] x: Value,
+        #[case] y: Value,
+        #[case] want: Result<Arith, String>,
+    ) {
+        assert_eq!(arith(name, x.clone(), y.clone()), want, "{name}({x}, {y})");
+    }
+
+    #[rstest]
+    #[case("add", json!("12"), json!("13s"), "Types mismatch")]
+    #[case("add", json!(12), json!("13Ki"), "Types mismatch")]
+    #[case("add", json!(12), json!("13"), "Types mismatch")]
+    #[case("add", json!("12Ki"), json!("13s"), "Types mismatch")]
+    #[case("add", json!("12Ki"), json!(13), "Types mismatch")]
+    #[case("add", json!("12s"), json!(13), "Types mismatch")]
+    #[case("add", json!("12s"), json!("13"), "Types mismatch")]
+    // "30m" is a quantity (30 milli), tried before durations, as in Kyverno.
+    #[case("add", json!("1h"), json!("30m"), "Types mismatch")]
+    #[case("add", json!("abc"), json!(1), "invalid operands")]
+    #[case("add", json!(1), json!(null), "invalid operands")]
+    #[case("add", json!(true), json!(1), "invalid operands")]
+    #[case("add", json!([1]), json!(1), "invalid operands")]
+    #[case("add", json!(" 1h"), json!("1h"), "invalid operands")]
+    #[case("subtract", json!(12), json!("13"), "Types mismatch")]
+    #[case("subtract", json!("12s"), json!("13Ki"), "Types mismatch")]
+    #[case("multiply", json!("12Ki"), json!("12Ki"), "Types mismatch")]
+    #[case("multiply", json!("12Ki"), json!("12"), "Types mismatch")]
+    #[case("multiply", json!("12Ki"), json!("12s"), "Types mismatch")]
+    #[case("multiply", json!("12s"), json!("12s"), "Types mismatch")]
+    #[case("multiply", json!("12s"), json!("12"), "Types mismatch")]
+    #[case("divide", json!("12Ki"), json!("2s"), "Types mismatch")]
+    #[case("divide", json!("12s"), json!("4Ki"), "Types mismatch")]
+    #[case("divide", json!("12s"), json!("4"), "Types mismatch")]
+    #[case("divide", json!(14), json!("5s"), "Types mismatch")]
+    #[case("divide", json!(14), json!("5"), "Types mismatch")]
+    #[case("divide", json!(14), json!(0), "Zero divisor passed")]
+    #[case("divide", json!("4Ki"), json!(0), "Zero divisor passed")]
+    #[case("divide", json!("4Ki"), json!("0Ki"), "Zero divisor passed")]
+    #[case("divide", json!("4"), json!("0"), "Zero divisor passed")]
+    #[case("divide", json!("4s"), json!(0), "Zero divisor passed")]
+    #[case("divide", json!("4s"), json!("0s"), "Zero divisor passed")]
+    #[case("modulo", json!("12"), json!("13s"), "Types mismatch")]
+    #[case("modulo", json!("12Ki"), json!(13), "Types mismatch")]
+    #[case("modulo", json!("13s"), json!(2), "Types mismatch")]
+    #[case("modulo", json!(13), json!("12"), "Types mismatch")]
+    #[case("modulo", json!(14), json!(0), "Zero divisor passed")]
+    #[case("modulo", json!("4Ki"), json!(0), "Types mismatch")]
+    #[case("modulo", json!("4Ki"), json!("0Ki"), "Zero divisor passed")]
+    #[case("modulo", json!("4s"), json!("0s"), "Zero divisor passed")]
+    #[case("modulo", json!("4"), json!("1.5"), "Non-integer argument(s) passed for modulo")]
+    #[case("modulo", json!("4.5"), json!("1"), "Non-integer argument(s) passed for modulo")]
+    #[case("modulo", json!(14), json!(1.5), "Non-integer argument(s) passed for modulo")]
+    #[case("modulo", json!(14.5), json!(2), "Non-integer argument(s) passed for modulo")]
+    #[case("modulo", json!(14.5), json!(0), "Non-integer argument(s) passed for modulo")]
+    fn kyverno_arithmetic_errors(
+        #[case] name: &str,
+        #[case] x: Value,
+        #[case] y: Value,
+        #[case] message: &str,
+    ) {
+        assert_eq!(
+            arith(name, x.clone(), y.clone()),
+            Err(format!("JMESPath function '{name}': {message}")),
+            "{name}({x}, {y})"
+        );
+    }
 }

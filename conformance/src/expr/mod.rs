@@ -29,9 +29,13 @@
 //!   `sort_by`...) plus [`functions::EXTRA_FUNCTIONS`]: `env`, `base64_decode`,
 //!   `base64_encode`, `to_upper`, `to_lower`, `trim_space`, `split`, `concat`,
 //!   `parse_json`, `parse_yaml`, `upper`, `lower`, `trim*`, `replace_all`, `equal_fold`,
-//!   `truncate`, `as_string`, `to_boolean`, `json_parse`, `lookup`, number arithmetic
-//!   (`add`, `subtract`, `multiply`, `divide`, `modulo`, `round`, `compare`,
-//!   `replace`), Kyverno's time functions (`time_now`, `time_now_utc`, `time_add`,
+//!   `truncate`, `as_string`, `to_boolean`, `json_parse`, `lookup`, Kyverno's arithmetic
+//!   functions `add`, `subtract`, `multiply`, `divide`, `modulo` on numbers, Kubernetes
+//!   quantities (`add('1Gi', '512Mi')` is `"1536Mi"`, see [`quantity`]) and Go durations
+//!   (`add('1h', '30m0s')` is `"1h30m0s"`; a string is a quantity when it parses as one,
+//!   so `'30m'` is 30 milli, not a duration), with Kyverno's type rules and errors
+//!   (`Types mismatch`, `Zero divisor passed`...), also `round`, `compare`,
+//!   `replace`, Kyverno's time functions (`time_now`, `time_now_utc`, `time_add`,
 //!   `time_parse`, `time_since`, `time_after`, `time_before`, `time_between`,
 //!   `time_diff`, `time_truncate`, `time_to_cron`, `time_utc`; see [`gotime`]),
 //!   `regex_match`, `regex_replace_all(_literal)`, `pattern_match`, `wildcard`,
@@ -47,8 +51,7 @@
 //! - CEL: `(cel;expr)` (or a `compiler: cel` default, see [`Compiler`]) compiles with
 //!   Chainsaw's CEL compiler instead, where `object` is the current value and
 //!   `bindings.resolve('name')` a binding; see [`compile_with`].
-//! - Not supported (yet): JMESPath-community `let` expressions, quantity/duration
-//!   arithmetic, `image_normalize`.
+//! - Not supported (yet): JMESPath-community `let` expressions, `image_normalize`.
 #![warn(missing_docs)]
 
 mod bindings;
@@ -58,6 +61,7 @@ pub mod gotime;
 mod kyverno;
 pub mod metrics;
 mod parser;
+pub mod quantity;
 pub mod regen;
 pub mod x509;
 
@@ -443,6 +447,13 @@ mod tests {
     #[case("multiply(`1.5`, `2`)", json!(null), json!(3))]
     #[case("divide(`1`, `4`)", json!(null), json!(0.25))]
     #[case("modulo(`7`, `4`)", json!(null), json!(3))]
+    #[case("add('1Gi', '512Mi')", json!(null), json!("1536Mi"))]
+    #[case("add(requests.memory, limits.memory)", json!({"requests": {"memory": "1"}, "limits": {"memory": "500m"}}), json!("1500m"))]
+    #[case("subtract('1h30m', '30m0s')", json!(null), json!("1h0m0s"))]
+    #[case("multiply(`2`, '1.5Gi')", json!(null), json!("3Gi"))]
+    #[case("divide('1Gi', '256Mi')", json!(null), json!(4))]
+    #[case("divide('1h', `4`)", json!(null), json!("15m0s"))]
+    #[case("modulo('10Ki', '3Ki')", json!(null), json!("1Ki"))]
     fn evaluates(#[case] src: &str, #[case] data: Value, #[case] expected: Value) {
         assert_eq!(eval_str(src, &data, &b()).unwrap(), expected, "{src}");
     }
@@ -614,6 +625,30 @@ mod tests {
     #[test]
     fn division_by_zero_is_an_error() {
         assert!(eval_str("divide(`1`, `0`)", &json!(null), &Bindings::new()).is_err());
+        let err = eval_str("divide('1Gi', '0')", &json!(null), &Bindings::new()).unwrap_err();
+        assert!(err.to_string().contains("Zero divisor passed"), "{err}");
+    }
+
+    #[test]
+    fn mixed_arithmetic_operands_are_errors() {
+        for (src, message) in [
+            ("add(`1`, '1')", "JMESPath function 'add': Types mismatch"),
+            (
+                "add('1h', '1Gi')",
+                "JMESPath function 'add': Types mismatch",
+            ),
+            (
+                "add('1h', 'nope')",
+                "JMESPath function 'add': invalid operands",
+            ),
+            (
+                "add('1h', missing)",
+                "JMESPath function 'add': invalid operands",
+            ),
+        ] {
+            let err = eval_str(src, &json!({}), &Bindings::new()).unwrap_err();
+            assert!(err.to_string().contains(message), "{src}: {err}");
+        }
     }
 
     #[test]

@@ -323,24 +323,24 @@ impl Quantity {
 
     /// `Quantity.Add`: exact; the format is the receiver's (the other's when it is zero).
     pub fn add(&self, other: &Quantity) -> Result<Quantity, String> {
-        let (a, b, scale) = self.aligned(other).ok_or("quantity out of range")?;
-        Quantity {
-            unscaled: a.checked_add(b).ok_or("quantity out of range")?,
-            scale,
-            format: if self.is_zero() {
-                other.format
-            } else {
-                self.format
-            },
-        }
-        .checked()
+        self.combine(other, i128::checked_add)
     }
 
     /// `Quantity.Sub`.
     pub fn sub(&self, other: &Quantity) -> Result<Quantity, String> {
+        self.combine(other, i128::checked_sub)
+    }
+
+    /// `op` on the two values at a common scale, in the receiver's format (the other's
+    /// when the receiver is zero), as Kubernetes' `Add` and `Sub` do.
+    fn combine(
+        &self,
+        other: &Quantity,
+        op: fn(i128, i128) -> Option<i128>,
+    ) -> Result<Quantity, String> {
         let (a, b, scale) = self.aligned(other).ok_or("quantity out of range")?;
         Quantity {
-            unscaled: a.checked_sub(b).ok_or("quantity out of range")?,
+            unscaled: op(a, b).ok_or("quantity out of range")?,
             scale,
             format: if self.is_zero() {
                 other.format

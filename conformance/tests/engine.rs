@@ -433,6 +433,56 @@ spec:
 }
 
 #[tokio::test]
+async fn warnings_of_the_api_server_are_bound_for_expect_and_outputs() {
+    let (ctx, _w) = context(json!({}), None).await;
+    // An unknown field: the API server stores the object without it and says so in a
+    // `Warning` header, which `$warnings` carries to `expect` and `outputs`.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("test.yaml"),
+        r#"apiVersion: chainsaw.kyverno.io/v1alpha1
+kind: Test
+metadata:
+  name: warnings
+spec:
+  steps:
+  - try:
+    - create:
+        resource:
+          apiVersion: v1
+          kind: ConfigMap
+          metadata: {name: warned}
+          unknownTopLevel: 1
+        expect:
+        - check:
+            (length($warnings) > `0`): true
+            (contains($warnings[0].text, 'unknownTopLevel')): true
+            ($warnings[0].code): 299
+        outputs:
+        - name: said
+          value: ($warnings[0].text)
+    - script:
+        env:
+        - {name: SAID, value: ($said)}
+        content: printf '%s' "$SAID"
+        check:
+          (contains($stdout, 'unknown field')): true
+    - create:
+        resource:
+          apiVersion: v1
+          kind: ConfigMap
+          metadata: {name: clean}
+        expect:
+        - check:
+            ($warnings): []
+"#,
+    )
+    .unwrap();
+    let r = run(&ctx, &dir.path().join("test.yaml")).await;
+    assert_eq!(r.status, Status::Passed, "{:?}", r.failure());
+}
+
+#[tokio::test]
 async fn an_operation_on_an_unreachable_cluster_fails_naming_it() {
     let (ctx, _w) = context(json!({}), None).await;
     let dir = multi_cluster_fixture(&format!(

@@ -38,7 +38,7 @@ impl ExistingCluster {
 
     /// A new client bound to the current tokio runtime.
     pub async fn client(&self) -> Result<kube::Client, ClusterError> {
-        Ok(kube::Client::try_from(self.config.clone())?)
+        Ok(crate::k8s::warnings::client(self.config.clone())?)
     }
 
     /// The kubeconfig file.

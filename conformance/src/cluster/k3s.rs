@@ -122,7 +122,7 @@ impl K3sCluster {
 
     /// A new client bound to the current tokio runtime.
     pub async fn client(&self) -> Result<kube::Client, ClusterError> {
-        Ok(kube::Client::try_from(self.config.clone())?)
+        Ok(crate::k8s::warnings::client(self.config.clone())?)
     }
 
     /// Path of the rewritten kubeconfig.

@@ -75,7 +75,7 @@ impl ClusterPool {
             .await
             .map_err(|e| format!("{}: {e}", what()))?;
         let client =
-            kube::Client::try_from(config.clone()).map_err(|e| format!("{}: {e}", what()))?;
+            crate::k8s::warnings::client(config.clone()).map_err(|e| format!("{}: {e}", what()))?;
         let lookup =
             KubeLookup::start(config).map_err(|e| format!("{}: lookup thread: {e}", what()))?;
         let conn = Arc::new(ClusterConn {

@@ -447,7 +447,9 @@ async fn resource_op(
                 }
             }
         };
-        let result = match tokio::time::timeout(timeout, call).await {
+        let (result, warnings) =
+            crate::k8s::warnings::capture(tokio::time::timeout(timeout, call)).await;
+        let result = match result {
             Ok(r) => r,
             Err(_) => Err(OpError::Timeout {
                 what: format!("{action} {}", object.clone().unwrap_or_default()),
@@ -459,6 +461,10 @@ async fn resource_op(
             Ok(stored) => (stored, None),
             Err(e) => (obj.clone(), Some(op_error_text(&e))),
         };
+        // `$warnings`: what the API server warned about this write (Chainsaw's binding).
+        let warnings = serde_json::to_value(&warnings).unwrap_or_default();
+        let b = b.with("warnings", warnings.clone());
+        b_out = b_out.with("warnings", warnings);
         expectations(&r.expect, &outcome, error.as_deref(), (&b, site.compiler))
             .map_err(|f| (object.clone(), f))?;
         if error.is_none() {

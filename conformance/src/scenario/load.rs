@@ -1912,6 +1912,7 @@ pub const RESERVED_BINDINGS: &[&str] = &[
     "test",
     "step",
     "operation",
+    "warnings",
 ];
 
 /// Whether `name` can be referenced as `$name` (Chainsaw's `^\w+$`).

@@ -77,6 +77,7 @@ pub const EXTRA_FUNCTIONS: &[&str] = &[
     "multiply",
     "divide",
     "modulo",
+    "sum",
     "x_k8s_resource_exists",
     "x_k8s_server_version",
     "time_now",
@@ -470,6 +471,40 @@ fn register_extras(rt: &mut Runtime) {
             }
         });
     }
+    reg(rt, "sum", vec![T::Any], |a, ctx| {
+        let items = a
+            .first()
+            .and_then(|v| serde_json::to_value(&**v).ok())
+            .unwrap_or(Value::Null);
+        kyverno_sum(&items)
+            .map_err(|e| fail(ctx, e))
+            .and_then(|v| to_var(ctx, v))
+    });
+}
+
+/// `sum`: JMESPath's (numbers; an empty list is 0) extended as Kyverno's: the items
+/// added up with `add`'s rules (numbers, quantities or durations, not mixed), one item
+/// returned as it is, a non-list an error. (Kyverno errs on an empty list where standard
+/// JMESPath gives 0; the standard answer is kept.)
+fn kyverno_sum(items: &Value) -> Result<Value, String> {
+    let Value::Array(items) = items else {
+        return Err("JMESPath function 'sum': Types mismatch".to_string());
+    };
+    let Some((first, rest)) = items.split_first() else {
+        return Ok(Value::from(0));
+    };
+    rest.iter().try_fold(first.clone(), |acc, item| {
+        match kyverno_arithmetic("add", &acc, item) {
+            Ok(Arith::Number(n)) if n.fract() == 0.0 && n.abs() < 9.0e15 => {
+                Ok(Value::from(n as i64))
+            }
+            Ok(Arith::Number(n)) => serde_json::Number::from_f64(n)
+                .map(Value::Number)
+                .ok_or_else(|| "JMESPath function 'sum': the result is not finite".to_string()),
+            Ok(Arith::Text(s)) => Ok(Value::String(s)),
+            Err(e) => Err(e.replace("'add'", "'sum'")),
+        }
+    })
 }
 
 /// An operand of Kyverno's arithmetic functions (`ParseArithemticOperands`): a JSON
@@ -730,6 +765,30 @@ mod tests {
     use super::*;
     use rstest::rstest;
     use serde_json::json;
+
+    #[rstest]
+    #[case(json!([1, 2, 3.5]), Ok(json!(6.5)))]
+    #[case(json!(["1Gi", "512Mi"]), Ok(json!("1536Mi")))]
+    #[case(json!(["1h", "30m0s", "15m0s"]), Ok(json!("1h45m0s")))]
+    #[case(json!(["only"]), Ok(json!("only")))]
+    #[case(json!([]), Ok(json!(0)))]
+    #[case(json!([1, "1Gi"]), Err("JMESPath function 'sum': Types mismatch"))]
+    #[case(json!("1Gi"), Err("JMESPath function 'sum': Types mismatch"))]
+    fn sum_adds_up_a_list(#[case] items: Value, #[case] expected: Result<Value, &str>) {
+        match (kyverno_sum(&items), expected) {
+            (Ok(got), Ok(want)) => assert_eq!(got, want),
+            (Err(e), Err(want)) => assert!(e.contains(want), "{e}"),
+            (got, want) => panic!("{items}: got {got:?}, want {want:?}"),
+        }
+    }
+
+    #[test]
+    fn sum_in_an_expression_extends_the_standard_one() {
+        let eval = |e: &str| crate::expr::eval_str(e, &json!({}), &crate::expr::Bindings::new());
+        assert_eq!(eval("sum(`[1, 2]`)").unwrap(), json!(3));
+        assert_eq!(eval("sum(`[]`)").unwrap(), json!(0));
+        assert_eq!(eval("sum(['1Gi', '512Mi'])").unwrap(), json!("1536Mi"));
+    }
 
     fn arith(name: &str, x: Value, y: Value) -> Result<Arith, String> {
         kyverno_arithmetic(name, &x, &y)

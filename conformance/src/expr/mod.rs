@@ -30,7 +30,8 @@
 //!   `base64_encode`, `to_upper`, `to_lower`, `trim_space`, `split`, `concat`,
 //!   `parse_json`, `parse_yaml`, `upper`, `lower`, `trim*`, `replace_all`, `equal_fold`,
 //!   `truncate`, `as_string`, `to_boolean`, `json_parse`, `lookup`, Kyverno's arithmetic
-//!   functions `add`, `subtract`, `multiply`, `divide`, `modulo` on numbers, Kubernetes
+//!   functions `add`, `subtract`, `multiply`, `divide`, `modulo` (and `sum` of a list,
+//!   the standard one extended the same way) on numbers, Kubernetes
 //!   quantities (`add('1Gi', '512Mi')` is `"1536Mi"`, see [`quantity`]) and Go durations
 //!   (`add('1h', '30m0s')` is `"1h30m0s"`; a string is a quantity when it parses as one,
 //!   so `'30m'` is 30 milli, not a duration), with Kyverno's type rules and errors

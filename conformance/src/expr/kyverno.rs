@@ -512,7 +512,7 @@ mod tests {
     #[case("x_metrics_decode('up{job=\"a\"} 1 1000')[0].value", json!([1.0, "1"]))]
     #[case("to_string(`1`)", json!("1"))]
     #[case("to_number('2.5')", json!(2.5))]
-    #[case("sum([`1`, `2`])", json!(3.0))]
+    #[case("sum([`1`, `2`])", json!(3))]
     fn functions_follow_kyverno(#[case] src: &str, #[case] expected: Value) {
         assert_eq!(eval(src), expected, "{src}");
     }

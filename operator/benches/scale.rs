@@ -229,6 +229,11 @@ fn buckets(metrics: &str, (name, labels): (&str, &[&str])) -> Vec<(f64, f64)> {
     sums
 }
 
+/// Seconds as milliseconds for printing; NaN when there was nothing to measure.
+fn millis(seconds: Option<f64>) -> f64 {
+    seconds.map_or(f64::NAN, |s| s * 1000.0)
+}
+
 fn quantile_of(buckets: &[(f64, f64)], q: f64) -> Option<f64> {
     let total = buckets.last()?.1;
     if total <= 0.0 {
@@ -287,7 +292,7 @@ fn print_server_latencies(before: &str, after: &str) {
             after,
             ("apiserver_request_duration_seconds", &labels),
         );
-        let ms = |q| quantile_of(&delta, q).map_or(f64::NAN, |s| s * 1000.0);
+        let ms = |q| millis(quantile_of(&delta, q));
         let name = match subresource {
             "" => resource.to_string(),
             sub => format!("{resource}/{sub}"),
@@ -561,11 +566,7 @@ async fn bench() {
             .await;
     }
     let metrics_after_quiet = operator.metrics().await;
-    let quiet = |q: f64| {
-        quantile_between(&metrics_quiet, &metrics_after_quiet, q)
-            .map(|s| s * 1000.0)
-            .unwrap_or(f64::NAN)
-    };
+    let quiet = |q: f64| millis(quantile_between(&metrics_quiet, &metrics_after_quiet, q));
     println!(
         "{quiet_edits} single-server edits one at a time: {:.0} reconciles, p50 {:.1} ms, p99 {:.1} ms",
         reconcile_count(&metrics_after_quiet) - reconcile_count(&metrics_quiet),
@@ -626,21 +627,13 @@ async fn bench() {
         reconcile_count(&metrics)
     );
     println!("operator peak RSS: {:.1} MiB", operator.peak_rss_mib());
-    let ms = |q: f64| {
-        quantile(&metrics, q)
-            .map(|s| s * 1000.0)
-            .unwrap_or(f64::NAN)
-    };
+    let ms = |q: f64| millis(quantile(&metrics, q));
     println!(
         "mcpserver reconcile p50: {:.1} ms, p99: {:.1} ms (whole run, cold start included; histogram estimate)",
         ms(0.5),
         ms(0.99)
     );
-    let edit = |q: f64| {
-        quantile_between(&metrics_before, &metrics, q)
-            .map(|s| s * 1000.0)
-            .unwrap_or(f64::NAN)
-    };
+    let edit = |q: f64| millis(quantile_between(&metrics_before, &metrics, q));
     println!(
         "mcpserver reconcile p50: {:.1} ms, p99: {:.1} ms (the edit cascade only)",
         edit(0.5),

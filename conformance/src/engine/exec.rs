@@ -92,10 +92,10 @@ pub(crate) async fn run_operation(
             capped = true;
         }
     }
-    let scope = cx.refresh_mocks(scope).with(
-        "operation",
-        operation_binding(operation_id(cx, step, op, block), 1),
-    );
+    let id = operation_id(cx, step, op, block);
+    let scope = cx
+        .refresh_mocks(scope)
+        .with("operation", operation_binding(id, 1));
     let result = if capped && timeout.is_zero() {
         Err((None, failure("the scenario's timeout has passed")))
     } else {
@@ -103,6 +103,7 @@ pub(crate) async fn run_operation(
             step,
             compiler: op.compiler,
             clusters: &op.clusters,
+            operation_id: id,
         };
         dispatch(cx, site, &op.operation, &scope, timeout).await
     };
@@ -161,6 +162,8 @@ struct Site<'a> {
     step: &'a Step,
     compiler: Compiler,
     clusters: &'a [ClusterDef],
+    /// The operation's number in its block (`$operation.id`).
+    operation_id: usize,
 }
 
 async fn dispatch(
@@ -179,16 +182,11 @@ async fn dispatch(
         cx.scenario.cluster.as_deref(),
     );
     // A name written `(expr)` is evaluated now; the empty name is the default cluster.
-    let selected = match selected {
-        Some(name) if crate::assert::syntax::is_expression(name) => {
-            match eval::name_of(name, compiler, scope, "cluster") {
-                Ok(n) if n.is_empty() => None,
-                Ok(n) => Some(n),
-                Err(f) => return Err((None, f)),
-            }
-        }
-        other => other.map(str::to_string),
-    };
+    let selected = selected
+        .map(|name| eval::name_of(name, compiler, scope, "cluster"))
+        .transpose()
+        .map_err(|f| (None, f))?
+        .filter(|name| !name.is_empty());
     let selected = selected.as_deref();
     // The name means the innermost declaration of it: operation, step, scenario.
     let def = match selected {
@@ -420,13 +418,8 @@ async fn resource_op(
     };
     let mut b_out = b.clone();
     let mut objects = Vec::new();
-    let operation_id = b
-        .get("operation")
-        .and_then(|o| o.get("id"))
-        .and_then(Value::as_u64)
-        .unwrap_or(1) as usize;
     for (i, m) in r.resources.iter().enumerate() {
-        let operation = operation_binding(operation_id, i + 1);
+        let operation = operation_binding(site.operation_id, i + 1);
         let b = b.with("operation", operation.clone());
         b_out = b_out.with("operation", operation);
         let mut obj = eval::render(m, &b, template, site.compiler).map_err(|f| (None, f))?;

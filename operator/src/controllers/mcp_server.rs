@@ -787,6 +787,60 @@ mod tests {
             config_fingerprint(&base),
             config_fingerprint(&config(1, Some("h1"), Some("False")))
         );
+        // The verdict catching up with the spec wakes the servers waiting for it.
+        let mut stale = config(2, Some("h1"), Some("True"));
+        let judged = stale.clone();
+        if let Some(status) = stale.status.as_mut() {
+            status.conditions[0].observed_generation = Some(1);
+        }
+        assert_ne!(config_fingerprint(&stale), config_fingerprint(&judged));
+    }
+
+    #[test]
+    fn a_pending_reference_keeps_the_verdict_reached_for_the_same_server_spec() {
+        let previous = conditions::reconcile(
+            &[],
+            vec![Desired::new(
+                CONDITION_TELEMETRY_REF,
+                true,
+                "TelemetryConfigRefValid",
+                "ok",
+            )],
+            Some(3),
+            &conditions::now(),
+        );
+        let kept = pending_condition(
+            &previous,
+            Some(3),
+            CONDITION_TELEMETRY_REF,
+            "TelemetryConfigRef",
+            "MCPTelemetryConfig",
+            "otel",
+        );
+        assert_eq!(kept.status, Status::True);
+        assert_eq!(kept.reason, "TelemetryConfigRefValid");
+        // The server's spec changed since (its reference may have): no verdict yet.
+        let fresh = pending_condition(
+            &previous,
+            Some(4),
+            CONDITION_TELEMETRY_REF,
+            "TelemetryConfigRef",
+            "MCPTelemetryConfig",
+            "otel",
+        );
+        assert_eq!(fresh.status, Status::Unknown);
+        assert_eq!(fresh.reason, "TelemetryConfigRefPending");
+        // First sight.
+        let first = pending_condition(
+            &[],
+            Some(1),
+            CONDITION_WEBHOOK_REF,
+            "WebhookConfigRef",
+            "MCPWebhookConfig",
+            "hooks",
+        );
+        assert_eq!(first.status, Status::Unknown);
+        assert_eq!(first.reason, "WebhookConfigRefPending");
     }
 
     #[test]

@@ -44,7 +44,7 @@ async fn injected_conflicts_reach_the_client_and_reads_pass() {
         .await
         .expect("writes pass without a fault");
 
-    proxy.fail_writes(&[409, 500], 1.0, Duration::from_secs(30));
+    proxy.fail_writes(&[], &[409, 500], 1.0, Duration::from_secs(30));
     assert!(proxy.active());
     let err = api
         .create(&PostParams::default(), &config_map("faults-409"))
@@ -85,6 +85,99 @@ async fn injected_conflicts_reach_the_client_and_reads_pass() {
     for n in ["faults-pass", "faults-after"] {
         admin.delete(n, &Default::default()).await.unwrap();
     }
+}
+
+#[tokio::test]
+async fn scoped_faults_fail_only_their_resources_and_named_reads() {
+    let cluster = LocalCluster::shared().await.unwrap();
+    let proxy = FaultProxy::start(cluster.kube_config()).await.unwrap();
+    let client = proxied_client(&proxy).await;
+    let maps: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(client, "default");
+
+    // Writes of configmaps fail; a Secret's pass.
+    proxy.fail_writes(&["configmaps".into()], &[500], 1.0, Duration::from_secs(30));
+    let err = maps
+        .create(&PostParams::default(), &config_map("scoped-write"))
+        .await
+        .expect_err("configmap writes fail");
+    assert!(
+        matches!(err, kube::Error::Api(ref s) if s.code == 500),
+        "{err:?}"
+    );
+    let secret: k8s_openapi::api::core::v1::Secret = serde_json::from_value(
+        serde_json::json!({"metadata": {"name": "scoped-secret"}, "stringData": {"k": "v"}}),
+    )
+    .unwrap();
+    secrets
+        .create(&PostParams::default(), &secret)
+        .await
+        .expect("other resources' writes pass");
+    proxy.lift();
+    maps.create(&PostParams::default(), &config_map("scoped-read"))
+        .await
+        .unwrap();
+
+    // Named reads of configmaps fail; lists, watches and other kinds pass.
+    let before = proxy.counts();
+    proxy.fail_reads(&["configmaps".into()], &[503], Duration::from_secs(30));
+    let err = maps
+        .get("scoped-read")
+        .await
+        .expect_err("a named read fails");
+    assert!(
+        matches!(err, kube::Error::Api(ref s) if s.code == 503),
+        "{err:?}"
+    );
+    let err = maps
+        .get_opt("absent")
+        .await
+        .expect_err("never a NotFound while failing");
+    assert!(
+        matches!(err, kube::Error::Api(ref s) if s.code == 503),
+        "{err:?}"
+    );
+    let listed = maps.list(&Default::default()).await.expect("lists pass");
+    assert!(
+        listed
+            .items
+            .iter()
+            .any(|c| c.metadata.name.as_deref() == Some("scoped-read"))
+    );
+    let mut watch = maps
+        .watch(
+            &WatchParams::default().fields("metadata.name=scoped-read"),
+            "0",
+        )
+        .await
+        .expect("watches pass")
+        .boxed();
+    assert!(matches!(
+        timeout(Duration::from_secs(10), watch.try_next()).await,
+        Ok(Ok(Some(WatchEvent::Added(_))))
+    ));
+    secrets
+        .get("scoped-secret")
+        .await
+        .expect("other kinds' reads pass");
+    assert_eq!(proxy.counts().since(&before).failed_reads, 2);
+    proxy.lift();
+    maps.get("scoped-read")
+        .await
+        .expect("reads pass once lifted");
+
+    let admin: Api<ConfigMap> = Api::namespaced(cluster.client().await.unwrap(), "default");
+    assert!(admin.get_opt("scoped-write").await.unwrap().is_none());
+    admin
+        .delete("scoped-read", &Default::default())
+        .await
+        .unwrap();
+    let admin_secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(cluster.client().await.unwrap(), "default");
+    admin_secrets
+        .delete("scoped-secret", &Default::default())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

@@ -4,13 +4,50 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 
+/// The `status` of a condition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// `True`.
+    True,
+    /// `False`.
+    False,
+    /// `Unknown`: not decided yet.
+    Unknown,
+}
+
+impl Status {
+    /// As written in a `metav1.Condition`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::True => "True",
+            Status::False => "False",
+            Status::Unknown => "Unknown",
+        }
+    }
+
+    /// The status of a `metav1.Condition` (`Unknown` for anything but `True`/`False`).
+    pub fn parse(status: &str) -> Status {
+        match status {
+            "True" => Status::True,
+            "False" => Status::False,
+            _ => Status::Unknown,
+        }
+    }
+}
+
+impl From<bool> for Status {
+    fn from(status: bool) -> Self {
+        if status { Status::True } else { Status::False }
+    }
+}
+
 /// A condition the reconciler wants, before transition bookkeeping.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Desired {
     /// Condition type.
     pub type_: &'static str,
-    /// `True` or `False`.
-    pub status: bool,
+    /// `True`, `False` or `Unknown`.
+    pub status: Status,
     /// CamelCase reason.
     pub reason: String,
     /// Human-readable message.
@@ -21,21 +58,27 @@ impl Desired {
     /// A condition of `type_` with `status`, `reason` and `message`.
     pub fn new(
         type_: &'static str,
-        status: bool,
+        status: impl Into<Status>,
         reason: impl Into<String>,
         message: impl Into<String>,
     ) -> Self {
         Desired {
             type_,
-            status,
+            status: status.into(),
             reason: reason.into(),
             message: message.into(),
         }
     }
-}
 
-fn status_str(status: bool) -> &'static str {
-    if status { "True" } else { "False" }
+    /// The same verdict as `condition` (status, reason and message), for type `type_`.
+    pub fn kept(type_: &'static str, condition: &Condition) -> Self {
+        Desired::new(
+            type_,
+            Status::parse(&condition.status),
+            condition.reason.clone(),
+            condition.message.clone(),
+        )
+    }
 }
 
 /// The current time, truncated to whole seconds as the API server stores it.
@@ -55,7 +98,7 @@ pub fn reconcile(
     desired
         .into_iter()
         .map(|want| {
-            let status = status_str(want.status);
+            let status = want.status.as_str();
             let last_transition_time = previous
                 .iter()
                 .find(|c| c.type_ == want.type_ && c.status == status)

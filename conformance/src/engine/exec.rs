@@ -299,12 +299,21 @@ async fn disrupt(
     let faults = &cx.faults;
     let (object, result) = match &d.disruption {
         Disruption::FailWrites {
+            resources,
             statuses,
             ratio,
             duration,
         } => (
             "operator API",
-            faults.fail_writes(statuses, *ratio, *duration),
+            faults.fail_writes(resources, statuses, *ratio, *duration),
+        ),
+        Disruption::FailReads {
+            resources,
+            statuses,
+            duration,
+        } => (
+            "operator API",
+            faults.fail_reads(resources, statuses, *duration),
         ),
         Disruption::Outage { duration } => ("operator API", faults.outage(*duration)),
         Disruption::RestartApiServer => (
@@ -559,7 +568,8 @@ async fn check_op(
             .and_then(Value::as_str)
             .unwrap_or("matching the tree")
             .to_string();
-        let check = |actual: &Value| assert::check(&t, actual, &b);
+        // `$mocks` and `$faults` as they are at each re-check, not when the operation began.
+        let check = |actual: &Value| assert::check(&t, actual, &cx.refresh_mocks(&b));
         let err = |e: OpError| (object.clone(), failure(e.to_string()));
         match kind {
             CheckKind::Assert => {

@@ -30,6 +30,83 @@ pub fn is_write(method: &http::Method) -> bool {
     )
 }
 
+/// A request path of the Kubernetes API, split into what fault rules match on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiPath<'a> {
+    /// The resource plural (`mcptelemetryconfigs`, `namespaces`).
+    pub resource: &'a str,
+    /// The object's name, when the path names one.
+    pub name: Option<&'a str>,
+    /// The subresource (`status`, `log`), when the path names one.
+    pub subresource: Option<&'a str>,
+}
+
+/// Splits `/api/v1/[namespaces/NS/]RESOURCE[/NAME[/SUB]]` and
+/// `/apis/GROUP/VERSION/[namespaces/NS/]RESOURCE[/NAME[/SUB]]`; `None` for anything else
+/// (`/version`, discovery documents).
+pub fn api_path(path: &str) -> Option<ApiPath<'_>> {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let rest = match segments.as_slice() {
+        ["api", _version, rest @ ..] => rest,
+        ["apis", _group, _version, rest @ ..] => rest,
+        _ => return None,
+    };
+    let (resource, name, subresource) = match rest {
+        [] => return None,
+        ["namespaces"] => ("namespaces", None, None),
+        ["namespaces", name] => ("namespaces", Some(*name), None),
+        ["namespaces", name, sub] if is_namespace_subresource(sub) => {
+            ("namespaces", Some(*name), Some(*sub))
+        }
+        ["namespaces", _ns, resource, tail @ ..] => {
+            (*resource, tail.first().copied(), tail.get(1).copied())
+        }
+        [resource, tail @ ..] => (*resource, tail.first().copied(), tail.get(1).copied()),
+    };
+    if resource.is_empty() {
+        return None;
+    }
+    Some(ApiPath {
+        resource,
+        name: name.filter(|n| !n.is_empty()),
+        subresource: subresource.filter(|s| !s.is_empty()),
+    })
+}
+
+/// Subresources of a Namespace object (`/api/v1/namespaces/NAME/status`), told apart
+/// from namespaced collections (`/api/v1/namespaces/NS/pods`).
+fn is_namespace_subresource(segment: &str) -> bool {
+    matches!(segment, "status" | "finalize")
+}
+
+/// The resource (plural) of a request that reads one named object: a `GET` of
+/// `.../RESOURCE/NAME`, not a watch, not a subresource. Lists and watches are `None`:
+/// `failReads` never breaks an informer, only the direct lookups an operator makes.
+pub fn named_read<'a>(
+    method: &http::Method,
+    path: &'a str,
+    query: Option<&str>,
+) -> Option<&'a str> {
+    if method != http::Method::GET {
+        return None;
+    }
+    let watch = query.is_some_and(|q| {
+        q.split('&')
+            .any(|kv| matches!(kv, "watch=true" | "watch=1" | "watch"))
+    });
+    if watch {
+        return None;
+    }
+    match api_path(path)? {
+        ApiPath {
+            resource,
+            name: Some(_),
+            subresource: None,
+        } => Some(resource),
+        _ => None,
+    }
+}
+
 /// Seed of the failure pattern: fixed, so a run fails the same writes every time.
 pub const SEED: u64 = 0x6b61_6e6f_6e2d_6661;
 
@@ -104,8 +181,10 @@ pub struct FaultCounts {
     pub writes: u64,
     /// Writes answered with an injected error instead of being forwarded.
     pub failed_writes: u64,
-    /// Injected errors by status code.
+    /// Injected errors on writes, by status code.
     pub failed_by_status: BTreeMap<u16, u64>,
+    /// Reads of named objects answered with an injected error (`failReads`).
+    pub failed_reads: u64,
     /// Outages started.
     pub outages: u64,
     /// Open connections cut by an outage.
@@ -129,6 +208,7 @@ impl FaultCounts {
             writes: self.writes.saturating_sub(earlier.writes),
             failed_writes: self.failed_writes.saturating_sub(earlier.failed_writes),
             failed_by_status: by,
+            failed_reads: self.failed_reads.saturating_sub(earlier.failed_reads),
             outages: self.outages.saturating_sub(earlier.outages),
             connections_cut: self.connections_cut.saturating_sub(earlier.connections_cut),
             connections_refused: self
@@ -149,6 +229,7 @@ impl FaultCounts {
             "writes": self.writes,
             "failedWrites": self.failed_writes,
             "failedByStatus": by,
+            "failedReads": self.failed_reads,
             "outages": self.outages,
             "connectionsCut": self.connections_cut,
             "connectionsRefused": self.connections_refused,
@@ -171,6 +252,13 @@ impl FaultCounts {
                 self.failed_writes, self.writes
             ));
         }
+        if self.failed_reads > 0 {
+            parts.push(format!(
+                "failed {} read{} of named objects",
+                self.failed_reads,
+                if self.failed_reads == 1 { "" } else { "s" }
+            ));
+        }
         if self.outages > 0 {
             parts.push(format!(
                 "{} outage{} cut {} connection{}, refused {}",
@@ -189,6 +277,90 @@ impl FaultCounts {
 mod tests {
     use super::*;
     use rstest::rstest;
+
+    #[rstest]
+    #[case("/api/v1/namespaces", "namespaces", None, None)]
+    #[case("/api/v1/namespaces/a", "namespaces", Some("a"), None)]
+    #[case(
+        "/api/v1/namespaces/a/finalize",
+        "namespaces",
+        Some("a"),
+        Some("finalize")
+    )]
+    #[case("/api/v1/namespaces/a/pods", "pods", None, None)]
+    #[case("/api/v1/namespaces/a/pods/p/log", "pods", Some("p"), Some("log"))]
+    #[case(
+        "/apis/toolhive.stacklok.dev/v1alpha1/namespaces/a/mcptelemetryconfigs/o/status",
+        "mcptelemetryconfigs",
+        Some("o"),
+        Some("status")
+    )]
+    #[case("/apis/apps/v1/deployments", "deployments", None, None)]
+    #[case("/api/v1/nodes/n1/status", "nodes", Some("n1"), Some("status"))]
+    fn api_paths_split_into_resource_name_and_subresource(
+        #[case] path: &str,
+        #[case] resource: &str,
+        #[case] name: Option<&str>,
+        #[case] subresource: Option<&str>,
+    ) {
+        assert_eq!(
+            api_path(path),
+            Some(ApiPath {
+                resource,
+                name,
+                subresource
+            })
+        );
+    }
+
+    #[test]
+    fn non_resource_paths_are_not_api_paths() {
+        assert_eq!(api_path("/version"), None);
+        assert_eq!(api_path("/apis/apps/v1"), None);
+        assert_eq!(api_path("/healthz"), None);
+    }
+
+    #[rstest]
+    #[case(
+        "GET",
+        "/apis/toolhive.stacklok.dev/v1alpha1/namespaces/a/mcptelemetryconfigs/otel",
+        None,
+        Some("mcptelemetryconfigs")
+    )]
+    #[case(
+        "GET",
+        "/api/v1/namespaces/a/secrets/s",
+        Some("timeout=10s"),
+        Some("secrets")
+    )]
+    #[case("GET", "/api/v1/nodes/n1", None, Some("nodes"))]
+    #[case("GET", "/api/v1/namespaces/a", None, Some("namespaces"))]
+    #[case("GET", "/apis/apps/v1/namespaces/a/deployments", None, None)]
+    #[case(
+        "GET",
+        "/apis/apps/v1/deployments",
+        Some("watch=true&resourceVersion=1"),
+        None
+    )]
+    #[case(
+        "GET",
+        "/api/v1/namespaces/a/pods/p",
+        Some("watch=1&fieldSelector=metadata.name%3Dp"),
+        None
+    )]
+    #[case("GET", "/api/v1/namespaces/a/pods/p/log", None, None)]
+    #[case("GET", "/apis/apps/v1/namespaces/a/deployments/d/status", None, None)]
+    #[case("PATCH", "/api/v1/namespaces/a/configmaps/c", None, None)]
+    #[case("GET", "/version", None, None)]
+    fn named_reads_are_gets_of_one_object(
+        #[case] method: &str,
+        #[case] path: &str,
+        #[case] query: Option<&str>,
+        #[case] want: Option<&str>,
+    ) {
+        let method: http::Method = method.parse().unwrap();
+        assert_eq!(named_read(&method, path, query), want);
+    }
 
     fn failures(ratio: f64, n: u64) -> Vec<u64> {
         (0..n).filter(|i| fails(*i, ratio, SEED)).collect()
@@ -310,6 +482,7 @@ mod tests {
             writes: 12,
             failed_writes: 5,
             failed_by_status: [(409, 3), (500, 2)].into(),
+            failed_reads: 3,
             outages: 1,
             connections_cut: 3,
             connections_refused: 2,
@@ -320,9 +493,10 @@ mod tests {
         assert_eq!(d.failed_by_status, [(409, 2), (500, 2)].into());
         assert_eq!(
             d.summary(),
-            "failed 4 of 8 writes (409: 2, 500: 2); 1 outage cut 3 connections, refused 2"
+            "failed 4 of 8 writes (409: 2, 500: 2); failed 3 reads of named objects; 1 outage cut 3 connections, refused 2"
         );
         assert_eq!(d.to_json()["failedByStatus"]["409"], 2);
+        assert_eq!(d.to_json()["failedReads"], 3);
         assert_eq!(FaultCounts::default().summary(), "");
     }
 }

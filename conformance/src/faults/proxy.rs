@@ -7,6 +7,9 @@
 //! at run time, each for a bounded time after which it ends by itself:
 //! - [`FaultProxy::fail_writes`]: a deterministic share of the writes is answered with an
 //!   injected error (a metav1.Status) instead of being forwarded;
+//! - [`FaultProxy::fail_reads`]: every read of one named object of the given resources
+//!   (a `GET` of `.../RESOURCE/NAME`; never a list or a watch) is answered with an
+//!   injected error;
 //! - [`FaultProxy::outage`]: every open connection (watches included) is cut and new
 //!   ones are refused.
 //!
@@ -56,6 +59,8 @@ const HOP_BY_HOP: &[&str] = &[
 /// A write fault in force.
 #[derive(Debug)]
 struct WriteFault {
+    /// Resource plurals whose writes may fail; empty: every write.
+    resources: Vec<String>,
     statuses: Vec<u16>,
     ratio: f64,
     until: Instant,
@@ -63,10 +68,20 @@ struct WriteFault {
     injected: u64,
 }
 
+/// A read fault in force.
+#[derive(Debug)]
+struct ReadFault {
+    resources: Vec<String>,
+    statuses: Vec<u16>,
+    until: Instant,
+    injected: u64,
+}
+
 /// The faults in force and the counters.
 #[derive(Debug, Default)]
 struct Faults {
     writes: Option<WriteFault>,
+    reads: Option<ReadFault>,
     outage_until: Option<Instant>,
     counts: FaultCounts,
 }
@@ -246,17 +261,49 @@ impl FaultProxy {
     }
 
     /// From now on and for `duration`, answers a `ratio` of the writes (POST, PUT,
-    /// PATCH, DELETE; see [`plan::fails`]) with the codes of `statuses` in turn, instead
-    /// of forwarding them. Replaces a write fault already in force.
-    pub fn fail_writes(&self, statuses: &[u16], ratio: f64, duration: Duration) {
+    /// PATCH, DELETE; see [`plan::fails`]) of `resources` (plurals; empty: every write)
+    /// with the codes of `statuses` in turn, instead of forwarding them. Replaces a
+    /// write fault already in force.
+    pub fn fail_writes(
+        &self,
+        resources: &[String],
+        statuses: &[u16],
+        ratio: f64,
+        duration: Duration,
+    ) {
         self.faults().writes = Some(WriteFault {
+            resources: resources.to_vec(),
             statuses: statuses.to_vec(),
             ratio,
             until: Instant::now() + duration,
             seen: 0,
             injected: 0,
         });
-        tracing::info!(?statuses, ratio, ?duration, "fault proxy: failing writes");
+        tracing::info!(
+            ?resources,
+            ?statuses,
+            ratio,
+            ?duration,
+            "fault proxy: failing writes"
+        );
+    }
+
+    /// From now on and for `duration`, answers every read of one named object of
+    /// `resources` (plurals; see [`plan::named_read`]) with the codes of `statuses` in
+    /// turn. Replaces a read fault already in force.
+    pub fn fail_reads(&self, resources: &[String], statuses: &[u16], duration: Duration) {
+        self.faults().reads = Some(ReadFault {
+            resources: resources.to_vec(),
+            statuses: statuses.to_vec(),
+            until: Instant::now() + duration,
+            injected: 0,
+        });
+        tracing::info!(
+            ?resources,
+            ?statuses,
+            ?duration,
+            "fault proxy: failing reads"
+        );
     }
 
     /// Cuts every open connection now and refuses new ones for `duration`.
@@ -274,6 +321,7 @@ impl FaultProxy {
     pub fn lift(&self) {
         let mut f = self.faults();
         f.writes = None;
+        f.reads = None;
         f.outage_until = None;
     }
 
@@ -281,7 +329,9 @@ impl FaultProxy {
     pub fn active(&self) -> bool {
         let now = Instant::now();
         let f = self.faults();
-        f.outage_active(now) || f.writes.as_ref().is_some_and(|w| now < w.until)
+        f.outage_active(now)
+            || f.writes.as_ref().is_some_and(|w| now < w.until)
+            || f.reads.as_ref().is_some_and(|r| now < r.until)
     }
 
     /// What the proxy saw and injected since it started.
@@ -364,7 +414,7 @@ async fn serve(
 }
 
 /// What to do with one request: an injected failure, or forward it.
-fn decide(shared: &Shared, method: &http::Method) -> Option<u16> {
+fn decide(shared: &Shared, method: &http::Method, uri: &Uri) -> Option<u16> {
     let now = Instant::now();
     let mut f = shared
         .faults
@@ -372,10 +422,23 @@ fn decide(shared: &Shared, method: &http::Method) -> Option<u16> {
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     f.counts.requests += 1;
     if !plan::is_write(method) {
-        return None;
+        let resource = plan::named_read(method, uri.path(), uri.query())?;
+        let r = f
+            .reads
+            .as_mut()
+            .filter(|r| now < r.until && r.resources.iter().any(|x| x == resource))?;
+        let code = plan::status_for(r.injected, &r.statuses);
+        r.injected += 1;
+        f.counts.failed_reads += 1;
+        return Some(code);
     }
     f.counts.writes += 1;
-    let w = f.writes.as_mut().filter(|w| now < w.until)?;
+    let resource = plan::api_path(uri.path()).map(|p| p.resource);
+    let w = f.writes.as_mut().filter(|w| {
+        now < w.until
+            && (w.resources.is_empty()
+                || resource.is_some_and(|r| w.resources.iter().any(|x| x == r)))
+    })?;
     let n = w.seen;
     w.seen += 1;
     if !plan::fails(n, w.ratio, plan::SEED) {
@@ -390,7 +453,7 @@ fn decide(shared: &Shared, method: &http::Method) -> Option<u16> {
 
 async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<ProxyBody> {
     let path = req.uri().path().to_string();
-    if let Some(code) = decide(shared, req.method()) {
+    if let Some(code) = decide(shared, req.method(), req.uri()) {
         tracing::debug!(method = %req.method(), path, code, "fault proxy: injected");
         return injected(code, req.method().as_str(), &path);
     }

@@ -11,6 +11,15 @@ use super::plan::FaultCounts;
 use super::{Capabilities, FaultProxy};
 use crate::scenario::DisruptTarget;
 
+/// `409, 500`: status codes for a report line.
+fn codes(statuses: &[u16]) -> String {
+    statuses
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// See the module docs.
 #[derive(Debug)]
 pub struct FaultSession {
@@ -44,23 +53,42 @@ impl FaultSession {
         }
     }
 
-    /// Fails a `ratio` of the operator's writes with `statuses` for `duration`; returns
-    /// a description for the report.
+    /// Fails a `ratio` of the operator's writes (of `resources`; empty: all) with
+    /// `statuses` for `duration`; returns a description for the report.
     pub fn fail_writes(
         &self,
+        resources: &[String],
         statuses: &[u16],
         ratio: f64,
         duration: Duration,
     ) -> Result<String, String> {
-        self.proxy()?.fail_writes(statuses, ratio, duration);
-        let codes = statuses
-            .iter()
-            .map(u16::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
+        self.proxy()?
+            .fail_writes(resources, statuses, ratio, duration);
+        let of = if resources.is_empty() {
+            String::new()
+        } else {
+            format!(" of {}", resources.join(", "))
+        };
         Ok(format!(
-            "failing {:.0}% of the operator's writes with {codes} for {duration:?}",
-            ratio * 100.0
+            "failing {:.0}% of the operator's writes{of} with {} for {duration:?}",
+            ratio * 100.0,
+            codes(statuses)
+        ))
+    }
+
+    /// Fails the operator's reads of named objects of `resources` with `statuses` for
+    /// `duration`; returns a description for the report.
+    pub fn fail_reads(
+        &self,
+        resources: &[String],
+        statuses: &[u16],
+        duration: Duration,
+    ) -> Result<String, String> {
+        self.proxy()?.fail_reads(resources, statuses, duration);
+        Ok(format!(
+            "failing the operator's reads of named {} with {} for {duration:?}",
+            resources.join(", "),
+            codes(statuses)
         ))
     }
 
@@ -99,7 +127,7 @@ impl FaultSession {
     }
 
     /// `$faults`: `{operatorApi: {requests, writes, failedWrites, failedByStatus,
-    /// outages, connectionsCut, connectionsRefused}, apiServer: {restarts}}`, counted
+    /// failedReads, outages, connectionsCut, connectionsRefused}, apiServer: {restarts}}`, counted
     /// since the scenario started.
     pub fn bindings(&self) -> Value {
         json!({

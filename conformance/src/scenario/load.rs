@@ -1283,6 +1283,20 @@ impl Cx {
         Some(d)
     }
 
+    /// The resource plurals of a fault's `resources:` list; `None` (after an error) when
+    /// the list is empty or holds an empty name.
+    fn fault_resources(&mut self, list: &S<Vec<S<String>>>) -> Option<Vec<String>> {
+        let resources: Vec<String> = list.value.iter().map(|r| r.value.clone()).collect();
+        if resources.is_empty() || resources.iter().any(|r| r.is_empty()) {
+            self.err(
+                list,
+                "`resources` lists resource plurals (`[mcptelemetryconfigs]`)",
+            );
+            return None;
+        }
+        Some(resources)
+    }
+
     fn status_codes(&mut self, node: &Node) -> Vec<u16> {
         let items: Vec<&Node> = match &node.value {
             NodeValue::Seq(items) if !items.is_empty() => items.iter().collect(),
@@ -1323,8 +1337,27 @@ impl Cx {
             (Some(o), None) => {
                 let at = self.loc(&o);
                 let o = o.value;
-                match (o.fail_writes, o.outage) {
-                    (Some(f), None) => {
+                match (o.fail_writes, o.fail_reads, o.outage) {
+                    (None, Some(f), None) => {
+                        let Some(for_) = &o.for_ else {
+                            self.errors.push(at.error(
+                                "`failReads` needs `for`: how long the fault lasts (`for: 20s`)",
+                            ));
+                            return None;
+                        };
+                        let duration = self.disruption_duration(for_);
+                        let statuses = self.status_codes(&f.value.status);
+                        let resources = self.fault_resources(&f.value.resources)?;
+                        if statuses.is_empty() {
+                            return None;
+                        }
+                        Disruption::FailReads {
+                            resources,
+                            statuses,
+                            duration: duration?,
+                        }
+                    }
+                    (Some(f), None, None) => {
                         let Some(for_) = &o.for_ else {
                             self.errors.push(at.error(
                                 "`failWrites` needs `for`: how long the fault lasts (`for: 20s`)",
@@ -1347,16 +1380,21 @@ impl Cx {
                             }
                             None => 1.0,
                         };
+                        let resources = match &f.value.resources {
+                            Some(list) => self.fault_resources(list)?,
+                            None => Vec::new(),
+                        };
                         if statuses.is_empty() {
                             return None;
                         }
                         Disruption::FailWrites {
+                            resources,
                             statuses,
                             ratio,
                             duration: duration?,
                         }
                     }
-                    (None, Some(d)) => {
+                    (None, None, Some(d)) => {
                         if let Some(f) = &o.for_ {
                             self.err(
                                 f,
@@ -1369,7 +1407,7 @@ impl Cx {
                     }
                     _ => {
                         self.errors.push(at.error(
-                            "`operatorApi` needs exactly one of `failWrites` (with `for`) and `outage`",
+                            "`operatorApi` needs exactly one of `failWrites` (with `for`), `failReads` (with `for`) and `outage`",
                         ));
                         return None;
                     }

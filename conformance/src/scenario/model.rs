@@ -872,7 +872,7 @@ pub struct ProxyOp {
 /// it (a grace period of a few seconds) and waiting until it is ready again.
 pub const DEFAULT_RESTART_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The longest a `failWrites` or `outage` disruption may last: faults end by themselves.
+/// The longest a `failWrites`, `failReads` or `outage` disruption may last: faults end by themselves.
 pub const MAX_DISRUPTION: Duration = Duration::from_secs(300);
 
 /// What a disruption acts on, and so what the run must provide for it.
@@ -894,10 +894,24 @@ pub enum Disruption {
     /// with Retry-After, 500, 503; a metav1.Status body) instead of reaching the API
     /// server. Returns at once; the fault ends by itself.
     FailWrites {
+        /// Resource plurals whose writes may fail (`resources:`); empty: every write.
+        resources: Vec<String>,
         /// Status codes, used in turn.
         statuses: Vec<u16>,
         /// Share of writes failed, in (0, 1].
         ratio: f64,
+        /// How long the fault lasts.
+        duration: Duration,
+    },
+    /// `operatorApi: {failReads: {resources, status}, for}`: for `duration`, every read
+    /// of one named object of `resources` (a GET of `.../RESOURCE/NAME`; never a list
+    /// or a watch, so informers keep working) is answered with the codes of `statuses`
+    /// in turn. Returns at once; the fault ends by itself.
+    FailReads {
+        /// Resource plurals whose named reads fail (`mcptelemetryconfigs`).
+        resources: Vec<String>,
+        /// Status codes, used in turn.
+        statuses: Vec<u16>,
         /// How long the fault lasts.
         duration: Duration,
     },
@@ -917,7 +931,9 @@ impl Disruption {
     /// What the disruption acts on.
     pub fn target(&self) -> DisruptTarget {
         match self {
-            Disruption::FailWrites { .. } | Disruption::Outage { .. } => DisruptTarget::OperatorApi,
+            Disruption::FailWrites { .. }
+            | Disruption::FailReads { .. }
+            | Disruption::Outage { .. } => DisruptTarget::OperatorApi,
             Disruption::RestartApiServer => DisruptTarget::ApiServer,
         }
     }
@@ -925,7 +941,7 @@ impl Disruption {
 
 /// disrupt (kanon).
 ///
-/// Every disruption is bounded (`failWrites` and `outage` by their duration, at most
+/// Every disruption is bounded (`failWrites`, `failReads` and `outage` by their duration, at most
 /// [`MAX_DISRUPTION`]) and whatever is still in force is lifted when the scenario ends,
 /// fails or times out. When the run cannot perform it (an operator kanon did not start,
 /// a cluster it does not run), the scenario is reported skipped with the reason.

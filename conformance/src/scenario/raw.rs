@@ -400,7 +400,8 @@ pub(crate) struct RawDisrupt {
     pub timeout: Option<S<String>>,
 }
 
-/// `disrupt.operatorApi`: `{failWrites: {...}, for: D}` or `{outage: D}`.
+/// `disrupt.operatorApi`: `{failWrites: {...}, for: D}`, `{failReads: {...}, for: D}` or
+/// `{outage: D}`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct RawOperatorApi {
@@ -408,7 +409,12 @@ pub(crate) struct RawOperatorApi {
     /// error instead of forwarding them; reads and watches pass. Needs `for`.
     #[schemars(with = "Option<RawFailWrites>")]
     pub fail_writes: Option<S<RawFailWrites>>,
-    /// How long `failWrites` lasts (`20s`; at most 5m).
+    /// Answer every read of one named object of the given resources (a GET of
+    /// `.../RESOURCE/NAME`; lists and watches pass, so informers keep working) with an
+    /// error. Needs `for`.
+    #[schemars(with = "Option<RawFailReads>")]
+    pub fail_reads: Option<S<RawFailReads>>,
+    /// How long `failWrites` or `failReads` lasts (`20s`; at most 5m).
     #[serde(rename = "for")]
     #[schemars(with = "Option<String>")]
     pub for_: Option<S<String>>,
@@ -431,6 +437,22 @@ pub(crate) struct RawFailWrites {
     /// probability from a fixed pseudo-random pattern: the same writes fail on every run.
     #[schemars(with = "Option<f64>")]
     pub ratio: Option<S<f64>>,
+    /// Only writes of these resource plurals (`[mcptelemetryconfigs]`: its creations,
+    /// updates, patches, status writes and deletions); default: every write.
+    #[schemars(with = "Option<Vec<String>>")]
+    pub resources: Option<S<Vec<S<String>>>>,
+}
+
+/// `disrupt.operatorApi.failReads`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct RawFailReads {
+    /// Resource plurals whose named reads fail (`[mcptelemetryconfigs]`).
+    #[schemars(with = "Vec<String>")]
+    pub resources: S<Vec<S<String>>>,
+    /// The status to answer with: 409, 429, 500 or 503 (a list is used in turn).
+    #[schemars(with = "StatusCodes")]
+    pub status: Node,
 }
 
 /// `disrupt.apiServer`.

@@ -568,6 +568,7 @@ fn disruptions_load_with_their_targets() {
         ops,
         [
             &Disruption::FailWrites {
+                resources: vec![],
                 statuses: vec![409, 500],
                 ratio: 0.5,
                 duration: Duration::from_secs(20)
@@ -602,6 +603,33 @@ fn disruptions_load_with_their_targets() {
         Operation::Disrupt(DisruptOp { disruption: Disruption::FailWrites { statuses, ratio, .. }, .. })
             if statuses == &[409] && *ratio == 1.0
     ));
+    let text = disrupting(
+        "  concurrent: false\n",
+        "        operatorApi: {failWrites: {status: 500, resources: [mcpwebhookconfigs]}, for: 1s}\n",
+    );
+    let s = &parse_str(Path::new("d.yaml"), &text).unwrap()[0];
+    assert!(matches!(
+        &s.steps[0].try_[0].operation,
+        Operation::Disrupt(DisruptOp { disruption: Disruption::FailWrites { resources, .. }, .. })
+            if resources == &["mcpwebhookconfigs"]
+    ));
+    // Reads of named objects.
+    let text = disrupting(
+        "  concurrent: false\n",
+        "        operatorApi: {failReads: {resources: [mcptelemetryconfigs], status: [500, 503]}, for: 5s}\n",
+    );
+    let s = &parse_str(Path::new("d.yaml"), &text).unwrap()[0];
+    assert_eq!(
+        match &s.steps[0].try_[0].operation {
+            Operation::Disrupt(d) => &d.disruption,
+            other => panic!("{other:?}"),
+        },
+        &Disruption::FailReads {
+            resources: vec!["mcptelemetryconfigs".into()],
+            statuses: vec![500, 503],
+            duration: Duration::from_secs(5)
+        }
+    );
 }
 
 #[rstest]
@@ -639,6 +667,34 @@ fn disruptions_load_with_their_targets() {
     9,
     40,
     "drop `for`"
+)]
+#[case(
+    "  concurrent: false\n",
+    "        operatorApi: {failReads: {resources: [secrets], status: 500}}\n",
+    9,
+    22,
+    "`failReads` needs `for`"
+)]
+#[case(
+    "  concurrent: false\n",
+    "        operatorApi: {failReads: {resources: [], status: 500}, for: 5s}\n",
+    9,
+    46,
+    "`resources` lists"
+)]
+#[case(
+    "  concurrent: false\n",
+    "        operatorApi: {failWrites: {status: 500, resources: []}, for: 5s}\n",
+    9,
+    60,
+    "`resources` lists"
+)]
+#[case(
+    "  concurrent: false\n",
+    "        operatorApi: {failWrites: {status: 409}, failReads: {resources: [a], status: 500}, for: 5s}\n",
+    9,
+    22,
+    "exactly one of `failWrites`"
 )]
 #[case(
     "  concurrent: false\n",

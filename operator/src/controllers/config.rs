@@ -71,6 +71,36 @@ pub trait SharedConfig:
     fn validate(spec: &Self::Spec) -> Result<(), String>;
 }
 
+/// What a server may take from a config's `Valid` condition (TEL-1, WH-1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Validity<'a> {
+    /// `Valid=True` for the config's current generation.
+    Valid,
+    /// `Valid=False` for the current generation, with its message.
+    Invalid(&'a str),
+    /// Not validated yet: no `Valid` condition, or one older than the current spec (its
+    /// `observedGeneration` below `metadata.generation`, or missing). Nothing may be built
+    /// from the config until the config controller has judged this spec.
+    Pending,
+}
+
+/// The verdict on a config of `generation` whose status is `status`: a `Valid` condition
+/// counts only when it was written for this generation.
+pub fn validity(generation: Option<i64>, status: Option<&ConfigStatus>) -> Validity<'_> {
+    let Some(valid) = status.and_then(|s| conditions::find(&s.conditions, CONDITION_VALID)) else {
+        return Validity::Pending;
+    };
+    let current = match (valid.observed_generation, generation) {
+        (Some(observed), Some(generation)) => observed >= generation,
+        (observed, generation) => observed.is_none() && generation.is_none(),
+    };
+    match (current, valid.status.as_str()) {
+        (true, "True") => Validity::Valid,
+        (true, "False") => Validity::Invalid(&valid.message),
+        _ => Validity::Pending,
+    }
+}
+
 /// Names of the servers in `namespace` that reference config `name`, sorted.
 pub fn referencing_servers<K: SharedConfig>(
     servers: &Store<MCPServer>,
@@ -337,6 +367,59 @@ mod tests {
             writer.apply_watcher_event(&watcher::Event::Apply(obj));
         }
         reader
+    }
+
+    fn judged(status: &str, observed: Option<i64>) -> ConfigStatus {
+        ConfigStatus {
+            conditions: vec![k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition {
+                type_: CONDITION_VALID.into(),
+                status: status.into(),
+                reason: "R".into(),
+                message: "endpoint requires tracing".into(),
+                observed_generation: observed,
+                last_transition_time: conditions::now(),
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn validity_counts_only_a_valid_condition_of_the_current_generation() {
+        // Absent: not validated yet.
+        assert_eq!(validity(Some(1), None), Validity::Pending);
+        assert_eq!(
+            validity(Some(1), Some(&ConfigStatus::default())),
+            Validity::Pending
+        );
+        // Current True / False.
+        assert_eq!(
+            validity(Some(2), Some(&judged("True", Some(2)))),
+            Validity::Valid
+        );
+        assert_eq!(
+            validity(Some(2), Some(&judged("False", Some(2)))),
+            Validity::Invalid("endpoint requires tracing")
+        );
+        // Stale: judged an older spec, whichever way.
+        assert_eq!(
+            validity(Some(3), Some(&judged("True", Some(2)))),
+            Validity::Pending
+        );
+        assert_eq!(
+            validity(Some(3), Some(&judged("False", Some(2)))),
+            Validity::Pending
+        );
+        // No observedGeneration on the condition: current only if the object has no generation.
+        assert_eq!(
+            validity(Some(1), Some(&judged("True", None))),
+            Validity::Pending
+        );
+        assert_eq!(validity(None, Some(&judged("True", None))), Validity::Valid);
+        // Unknown is not a verdict.
+        assert_eq!(
+            validity(Some(1), Some(&judged("Unknown", Some(1)))),
+            Validity::Pending
+        );
     }
 
     #[test]

@@ -26,12 +26,12 @@ use kube::{Client, Resource, ResourceExt};
 use serde_json::json;
 use tracing::{Instrument, info, info_span};
 
-use super::config::{CONDITION_VALID, SharedConfig};
+use super::config::{CONDITION_VALID, SharedConfig, Validity, validity};
 use super::{AppliedChild, ErrorBackoff, LastWrites, MANAGER, apply_if_changed, wait_ready, watch};
 use crate::api::{
     ConfigStatus, MCPServer, MCPServerStatus, MCPTelemetryConfig, MCPWebhookConfig, Phase,
 };
-use crate::conditions::{self, Desired};
+use crate::conditions::{self, Desired, Status};
 use crate::metrics::Metrics;
 use crate::resources::{self, CHILD_SELECTOR, ProxyInputs, TelemetrySource};
 use crate::{Error, Result};
@@ -98,12 +98,20 @@ struct Context {
 }
 
 /// Fingerprint of what a server takes from a config: spec generation, `configHash`, the
-/// `Valid` condition and whether it is being deleted.
+/// `Valid` condition (with the generation it judged: a server waits for the verdict on
+/// the current spec) and whether it is being deleted.
 fn config_fingerprint<K: SharedConfig>(config: &K) -> u64 {
     let status: Option<&ConfigStatus> = config.status();
     let valid = status
         .and_then(|s| conditions::find(&s.conditions, CONDITION_VALID))
-        .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()));
+        .map(|c| {
+            (
+                c.status.clone(),
+                c.reason.clone(),
+                c.message.clone(),
+                c.observed_generation,
+            )
+        });
     let mut hasher = DefaultHasher::new();
     (
         config.meta().uid.as_deref(),
@@ -265,10 +273,35 @@ async fn reconcile(server: Arc<MCPServer>, ctx: Arc<Context>) -> Result<Action> 
 
 /// The outcome of resolving one reference.
 enum Resolved<K> {
-    /// Found, and not invalid.
+    /// Found, and judged valid for its current spec.
     Valid(Arc<K>),
+    /// Found, but its current spec has not been judged yet (see [`Validity::Pending`]):
+    /// the config's name. The config's status change wakes the server again.
+    Pending,
     /// A condition saying why not, and the error to retry on for API failures.
     Failed(Desired, Option<Error>),
+}
+
+/// The reference condition while a config is not validated yet: the server's previous
+/// verdict when it was reached for the server's current spec (a config edit does not
+/// un-judge it), else `Unknown` / `<prefix>Pending`.
+fn pending_condition(
+    previous: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
+    generation: Option<i64>,
+    condition: &'static str,
+    reason_prefix: &str,
+    kind: &str,
+    name: &str,
+) -> Desired {
+    match conditions::find(previous, condition) {
+        Some(kept) if kept.observed_generation == generation => Desired::kept(condition, kept),
+        _ => Desired::new(
+            condition,
+            Status::Unknown,
+            format!("{reason_prefix}Pending"),
+            format!("waiting for {kind} {name:?} to be validated"),
+        ),
+    }
 }
 
 /// Look a config up: the cache first, the API to confirm a miss (so a stale cache is never
@@ -304,24 +337,19 @@ async fn resolve<K: SharedConfig>(
         );
     }
     match lookup(store, &ctx.client, namespace, name).await {
-        Ok(Some(config)) => {
-            let invalid = config
-                .status()
-                .and_then(|s| conditions::find(&s.conditions, CONDITION_VALID))
-                .filter(|c| c.status == "False");
-            match invalid {
-                Some(c) => Resolved::Failed(
-                    Desired::new(
-                        condition,
-                        false,
-                        format!("{reason_prefix}Invalid"),
-                        format!("{kind} {name:?} is invalid: {}", c.message),
-                    ),
-                    None,
+        Ok(Some(config)) => match validity(config.meta().generation, config.status()) {
+            Validity::Valid => Resolved::Valid(config),
+            Validity::Invalid(message) => Resolved::Failed(
+                Desired::new(
+                    condition,
+                    false,
+                    format!("{reason_prefix}Invalid"),
+                    format!("{kind} {name:?} is invalid: {message}"),
                 ),
-                None => Resolved::Valid(config),
-            }
-        }
+                None,
+            ),
+            Validity::Pending => Resolved::Pending,
+        },
         Ok(None) => Resolved::Failed(
             Desired::new(
                 condition,
@@ -343,6 +371,16 @@ async fn resolve<K: SharedConfig>(
             )
         }
     }
+}
+
+/// The `Ready` condition of a server whose config `name` of `kind` awaits its verdict.
+fn pending_ready(name: &str, kind: &str) -> Desired {
+    Desired::new(
+        CONDITION_READY,
+        false,
+        "ConfigNotValidated",
+        format!("waiting for {kind} {name:?} to be validated"),
+    )
 }
 
 fn deployment_available(deployment: &Deployment) -> bool {
@@ -367,6 +405,8 @@ async fn apply(server: &MCPServer, namespace: &str, name: &str, ctx: &Context) -
     let previous = server.status().cloned().unwrap_or_default();
     let mut desired_conditions = Vec::new();
     let mut failure: Option<Desired> = None;
+    // The first reference whose config has not been judged yet.
+    let mut waiting: Option<Desired> = None;
     let mut retry_error: Option<Error> = None;
 
     // Telemetry by reference (TEL-1, TEL-2).
@@ -390,6 +430,18 @@ async fn apply(server: &MCPServer, namespace: &str, name: &str, ctx: &Context) -
                     format!("MCPTelemetryConfig {:?} is valid", reference.name),
                 ));
                 telemetry_config = Some(config);
+            }
+            Resolved::Pending => {
+                let condition = pending_condition(
+                    &previous.conditions,
+                    generation,
+                    CONDITION_TELEMETRY_REF,
+                    "TelemetryConfigRef",
+                    MCPTelemetryConfig::kind(&()).as_ref(),
+                    &reference.name,
+                );
+                waiting.get_or_insert_with(|| pending_ready(&reference.name, "MCPTelemetryConfig"));
+                desired_conditions.push(condition);
             }
             Resolved::Failed(condition, error) => {
                 failure.get_or_insert_with(|| condition.clone());
@@ -420,6 +472,18 @@ async fn apply(server: &MCPServer, namespace: &str, name: &str, ctx: &Context) -
                     format!("MCPWebhookConfig {:?} is valid", reference.name),
                 ));
                 webhook_config = Some(config);
+            }
+            Resolved::Pending => {
+                let condition = pending_condition(
+                    &previous.conditions,
+                    generation,
+                    CONDITION_WEBHOOK_REF,
+                    "WebhookConfigRef",
+                    MCPWebhookConfig::kind(&()).as_ref(),
+                    &reference.name,
+                );
+                waiting.get_or_insert_with(|| pending_ready(&reference.name, "MCPWebhookConfig"));
+                desired_conditions.push(condition);
             }
             Resolved::Failed(condition, error) => {
                 failure.get_or_insert_with(|| condition.clone());
@@ -468,8 +532,23 @@ async fn apply(server: &MCPServer, namespace: &str, name: &str, ctx: &Context) -
             .remove(&server.uid().unwrap_or_default());
     }
 
-    let (phase, ready, message) = match &failure {
-        Some(condition) => (
+    // While a config awaits its verdict nothing is built from it: the children stay as
+    // the last verdict left them, and so do the phase and the hashes (for the server's
+    // current spec; a server never judged, or since edited, is Pending).
+    let kept = waiting.is_some()
+        && failure.is_none()
+        && previous.observed_generation == generation
+        && previous.phase.is_some();
+    let (phase, ready, message) = match (&failure, &waiting) {
+        (None, Some(waiting_ready)) if kept => {
+            let phase = previous.phase.unwrap_or(Phase::Pending);
+            let ready = conditions::find(&previous.conditions, CONDITION_READY)
+                .map(|c| Desired::kept(CONDITION_READY, c))
+                .unwrap_or_else(|| waiting_ready.clone());
+            (phase, ready, previous.message.clone().unwrap_or_default())
+        }
+        (None, Some(ready)) => (Phase::Pending, ready.clone(), ready.message.clone()),
+        (Some(condition), _) => (
             Phase::Failed,
             Desired::new(
                 CONDITION_READY,
@@ -479,7 +558,7 @@ async fn apply(server: &MCPServer, namespace: &str, name: &str, ctx: &Context) -
             ),
             condition.message.clone(),
         ),
-        None => {
+        (None, None) => {
             let telemetry = match (&telemetry_config, inline) {
                 (Some(config), _) => Some(TelemetrySource::Ref {
                     config: &config.spec,
@@ -537,12 +616,20 @@ async fn apply(server: &MCPServer, namespace: &str, name: &str, ctx: &Context) -
             &conditions::now(),
         ),
         observed_generation: generation,
-        telemetry_config_hash: telemetry_config
-            .as_ref()
-            .and_then(|c| c.status().and_then(|s| s.config_hash.clone())),
-        webhook_config_hash: webhook_config
-            .as_ref()
-            .and_then(|c| c.status().and_then(|s| s.config_hash.clone())),
+        telemetry_config_hash: if kept {
+            previous.telemetry_config_hash.clone()
+        } else {
+            telemetry_config
+                .as_ref()
+                .and_then(|c| c.status().and_then(|s| s.config_hash.clone()))
+        },
+        webhook_config_hash: if kept {
+            previous.webhook_config_hash.clone()
+        } else {
+            webhook_config
+                .as_ref()
+                .and_then(|c| c.status().and_then(|s| s.config_hash.clone()))
+        },
         url: Some(resources::proxy_url(name, namespace, spec.proxy_port)),
     };
     let status_key = server.uid().unwrap_or_default();
@@ -569,9 +656,11 @@ async fn apply(server: &MCPServer, namespace: &str, name: &str, ctx: &Context) -
         info!(phase = phase.as_str(), "status updated");
     }
 
-    match retry_error {
-        Some(error) => Err(error),
-        None => Ok(Action::requeue(Duration::from_secs(300))),
+    match (retry_error, waiting) {
+        (Some(error), _) => Err(error),
+        // The config's status change (its verdict) wakes this server: no polling.
+        (None, Some(_)) => Ok(Action::await_change()),
+        (None, None) => Ok(Action::requeue(Duration::from_secs(300))),
     }
 }
 
@@ -698,6 +787,60 @@ mod tests {
             config_fingerprint(&base),
             config_fingerprint(&config(1, Some("h1"), Some("False")))
         );
+        // The verdict catching up with the spec wakes the servers waiting for it.
+        let mut stale = config(2, Some("h1"), Some("True"));
+        let judged = stale.clone();
+        if let Some(status) = stale.status.as_mut() {
+            status.conditions[0].observed_generation = Some(1);
+        }
+        assert_ne!(config_fingerprint(&stale), config_fingerprint(&judged));
+    }
+
+    #[test]
+    fn a_pending_reference_keeps_the_verdict_reached_for_the_same_server_spec() {
+        let previous = conditions::reconcile(
+            &[],
+            vec![Desired::new(
+                CONDITION_TELEMETRY_REF,
+                true,
+                "TelemetryConfigRefValid",
+                "ok",
+            )],
+            Some(3),
+            &conditions::now(),
+        );
+        let kept = pending_condition(
+            &previous,
+            Some(3),
+            CONDITION_TELEMETRY_REF,
+            "TelemetryConfigRef",
+            "MCPTelemetryConfig",
+            "otel",
+        );
+        assert_eq!(kept.status, Status::True);
+        assert_eq!(kept.reason, "TelemetryConfigRefValid");
+        // The server's spec changed since (its reference may have): no verdict yet.
+        let fresh = pending_condition(
+            &previous,
+            Some(4),
+            CONDITION_TELEMETRY_REF,
+            "TelemetryConfigRef",
+            "MCPTelemetryConfig",
+            "otel",
+        );
+        assert_eq!(fresh.status, Status::Unknown);
+        assert_eq!(fresh.reason, "TelemetryConfigRefPending");
+        // First sight.
+        let first = pending_condition(
+            &[],
+            Some(1),
+            CONDITION_WEBHOOK_REF,
+            "WebhookConfigRef",
+            "MCPWebhookConfig",
+            "hooks",
+        );
+        assert_eq!(first.status, Status::Unknown);
+        assert_eq!(first.reason, "WebhookConfigRefPending");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `kanon test`, `kanon assert`, `kanon lint` and `kanon new`: flags in, library calls, exit codes out
 //! (0 all passed, 1 something failed, 2 the input is wrong).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use kanon::assert::{self as trees, Tree};
@@ -18,12 +18,52 @@ use kanon::scenario::parse_duration;
 use super::{AssertArgs, LintArgs, NewArgs, TestArgs};
 
 /// The suite file a command reads: the one named by `--suite`, else `kanon.yaml` in the
-/// current folder when no scenario paths are given and it exists.
-fn suite_path(explicit: Option<&PathBuf>, paths: &[PathBuf]) -> Option<PathBuf> {
-    explicit.cloned().or_else(|| {
-        let p = PathBuf::from(SUITE_FILE);
-        (paths.is_empty() && p.is_file()).then_some(p)
+/// working directory when it exists (whether or not scenario paths are given, as
+/// Chainsaw reads `.chainsaw.yaml`); none with `--no-suite`.
+/// `dir` is the working directory as a path prefix (`""` for the working directory).
+fn suite_path(explicit: Option<&Path>, no_suite: bool, dir: &Path) -> Option<PathBuf> {
+    if no_suite {
+        return None;
+    }
+    explicit.map(Path::to_path_buf).or_else(|| {
+        let p = dir.join(SUITE_FILE);
+        p.is_file().then_some(p)
     })
+}
+
+/// The scenario files and folders a command runs: the given paths (which only narrow
+/// what runs: the suite's setup still applies), else the suite's, else `.`.
+fn scenario_paths(paths: &[PathBuf], suite: Option<&Suite>) -> Vec<PathBuf> {
+    if !paths.is_empty() {
+        paths.to_vec()
+    } else if let Some(s) = suite {
+        s.scenarios.clone()
+    } else {
+        vec![PathBuf::from(".")]
+    }
+}
+
+/// The console line naming the suite file a run uses and what it sets up.
+fn suite_line(path: &Path, suite: &Suite) -> String {
+    let mut setup = Vec::new();
+    if !suite.crds.is_empty() {
+        let crds: Vec<String> = suite.crds.iter().map(|p| p.display().to_string()).collect();
+        setup.push(format!("CRDs {}", crds.join(", ")));
+    }
+    if let Some(op) = &suite.operator {
+        setup.push(format!(
+            "operator {}",
+            op.command.first().map(String::as_str).unwrap_or_default()
+        ));
+    }
+    let setup = match setup.is_empty() {
+        true => String::new(),
+        false => format!(" ({})", setup.join("; ")),
+    };
+    format!(
+        "kanon: using the suite file {}{setup}; --no-suite runs without it",
+        path.display()
+    )
 }
 
 fn input_error(e: impl std::fmt::Display) -> anyhow::Result<ExitCode> {
@@ -32,10 +72,13 @@ fn input_error(e: impl std::fmt::Display) -> anyhow::Result<ExitCode> {
 }
 
 pub async fn test(a: TestArgs) -> anyhow::Result<ExitCode> {
-    let suite_path = suite_path(a.suite.as_ref(), &a.paths);
+    let suite_path = suite_path(a.suite.as_deref(), a.no_suite, Path::new(""));
     let suite = match &suite_path {
         Some(p) => match Suite::load(p) {
-            Ok(s) => Some(s),
+            Ok(s) => {
+                eprintln!("{}", suite_line(p, &s));
+                Some(s)
+            }
             Err(e) => return input_error(e),
         },
         None => None,
@@ -96,13 +139,7 @@ pub async fn test(a: TestArgs) -> anyhow::Result<ExitCode> {
     let opts = RunOptions {
         // As Chainsaw: with a configuration but no paths (and no suite), the tests under
         // the working directory.
-        paths: if !a.paths.is_empty() {
-            a.paths.clone()
-        } else if let Some(s) = s {
-            s.scenarios.clone()
-        } else {
-            vec![PathBuf::from(".")]
-        },
+        paths: scenario_paths(&a.paths, s),
         cluster: a.cluster,
         kubeconfig: a.kubeconfig.clone(),
         context: a.context.clone(),
@@ -273,7 +310,7 @@ pub fn lint(a: LintArgs) -> anyhow::Result<ExitCode> {
     use kanon::report::conformance::Catalogue;
     use kanon::scenario::lint::{self, LintOptions};
 
-    let suite_path = suite_path(a.suite.as_ref(), &a.paths);
+    let suite_path = suite_path(a.suite.as_deref(), a.no_suite, Path::new(""));
     let suite = match &suite_path {
         Some(p) => match Suite::load(p) {
             Ok(s) => Some(s),
@@ -284,13 +321,7 @@ pub fn lint(a: LintArgs) -> anyhow::Result<ExitCode> {
         },
         None => None,
     };
-    let paths = if !a.paths.is_empty() {
-        a.paths.clone()
-    } else if let Some(s) = &suite {
-        s.scenarios.clone()
-    } else {
-        vec![PathBuf::from(".")]
-    };
+    let paths = scenario_paths(&a.paths, suite.as_ref());
     let catalogue_path = a
         .catalogue
         .clone()
@@ -352,5 +383,69 @@ pub fn new(a: NewArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => input_error(format!("kanon: {e}")),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const SUITE: &str = "apiVersion: kanon.dev/v1alpha1
+kind: Suite
+metadata: {name: s}
+spec:
+  scenarios: [scenarios]
+  crds: [crds]
+  operator: {command: [bin/op, run]}
+";
+
+    fn dir_with_suite() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(SUITE_FILE), SUITE).unwrap();
+        dir
+    }
+
+    #[test]
+    fn the_suite_file_applies_with_or_without_paths() {
+        let dir = dir_with_suite();
+        let found = Some(dir.path().join(SUITE_FILE));
+        assert_eq!(suite_path(None, false, dir.path()), found);
+        // Paths narrow the scenarios; they do not drop the suite's setup.
+        let suite = Suite::load(&dir.path().join(SUITE_FILE)).unwrap();
+        let narrowed = [PathBuf::from("elsewhere/one")];
+        assert_eq!(scenario_paths(&narrowed, Some(&suite)), narrowed);
+        assert_eq!(
+            scenario_paths(&[], Some(&suite)),
+            [dir.path().join("scenarios")]
+        );
+    }
+
+    #[test]
+    fn no_suite_and_an_explicit_suite_win_over_the_working_directory() {
+        let dir = dir_with_suite();
+        assert_eq!(suite_path(None, true, dir.path()), None);
+        let other = Path::new("other/kanon.yaml");
+        assert_eq!(
+            suite_path(Some(other), false, dir.path()),
+            Some(other.to_path_buf())
+        );
+        let empty = tempfile::tempdir().unwrap();
+        assert_eq!(suite_path(None, false, empty.path()), None);
+        assert_eq!(scenario_paths(&[], None), [PathBuf::from(".")]);
+    }
+
+    #[test]
+    fn the_console_line_names_the_suite_file_and_its_setup() {
+        let dir = dir_with_suite();
+        let path = dir.path().join(SUITE_FILE);
+        let line = suite_line(&path, &Suite::load(&path).unwrap());
+        assert!(line.contains(&path.display().to_string()), "{line}");
+        assert!(line.contains("CRDs ") && line.contains("crds"), "{line}");
+        assert!(
+            line.contains("operator ") && line.contains("bin/op"),
+            "{line}"
+        );
+        assert!(line.contains("--no-suite"), "{line}");
     }
 }

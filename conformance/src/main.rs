@@ -20,7 +20,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run scenarios (with no paths: the suite file `kanon.yaml`).
+    /// Run scenarios (with no paths: the suite file `kanon.yaml`'s).
     Test(Box<TestArgs>),
     /// Check one assertion file against the live cluster.
     Assert(AssertArgs),
@@ -45,11 +45,15 @@ enum Command {
 
 #[derive(Debug, clap::Args)]
 struct TestArgs {
-    /// Scenario files or folders (default: the suite file's).
+    /// Scenario files or folders (default: the suite file's); with a suite file they
+    /// narrow what runs, its CRDs and operator still apply.
     paths: Vec<PathBuf>,
-    /// The suite file (default: ./kanon.yaml when no paths are given).
+    /// The suite file (default: ./kanon.yaml when it exists).
     #[arg(long)]
     suite: Option<PathBuf>,
+    /// Read no suite file: the paths run bare (no suite CRDs, operator or reports).
+    #[arg(long, conflicts_with = "suite")]
+    no_suite: bool,
     /// A Chainsaw Configuration file (chainsaw.kyverno.io/v1alpha1 or v1alpha2; default:
     /// ./.chainsaw.yaml when it exists). Flags override it; it overrides the suite file.
     #[arg(long, value_name = "FILE")]
@@ -149,6 +153,9 @@ struct LintArgs {
     /// The suite file (default: ./kanon.yaml when present).
     #[arg(long)]
     suite: Option<PathBuf>,
+    /// Read no suite file.
+    #[arg(long, conflicts_with = "suite")]
+    no_suite: bool,
     /// Clause catalogue to check `clauses` against (default: the suite's, else
     /// scenarios/clauses.yaml when present).
     #[arg(long)]

@@ -54,6 +54,7 @@ fn an_unwritable_report_dir_is_an_error_before_anything_runs() {
     let report = file.join("reports");
     let out = kanon(&[
         "test",
+        "--no-suite",
         "fixtures/engine/expect-rejection",
         "--report-dir",
         report.to_str().unwrap(),
@@ -73,6 +74,7 @@ fn a_run_writes_reports_and_its_exit_code_says_whether_all_passed() {
     let reports = dir.path().join("reports");
     let out = kanon(&[
         "test",
+        "--no-suite",
         "fixtures/engine/mocks",
         "fixtures/engine/failing-assert",
         "--report-dir",
@@ -113,7 +115,7 @@ fn a_run_writes_reports_and_its_exit_code_says_whether_all_passed() {
             .is_file()
     );
 
-    let ok = kanon(&["test", "fixtures/engine/mocks", "-q"]);
+    let ok = kanon(&["test", "--no-suite", "fixtures/engine/mocks", "-q"]);
     assert_eq!(ok.status.code(), Some(0), "{:?}", ok);
     let quiet = String::from_utf8_lossy(&ok.stdout);
     assert!(

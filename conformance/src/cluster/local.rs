@@ -661,7 +661,7 @@ async fn wait_usable(
             what: "fake node and default service account".into(),
             component: "kanon".into(),
             timeout,
-            log: e.to_string(),
+            log: crate::k8s::error::describe_wait(&e),
         }),
         Err(_) => {
             check_alive(procs)?;

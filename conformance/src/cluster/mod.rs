@@ -88,7 +88,7 @@ pub enum ClusterError {
     #[error("kubeconfig {0}")]
     Kubeconfig(String),
     /// The Kubernetes API answered with an error.
-    #[error("Kubernetes API: {0}")]
+    #[error("Kubernetes API: {}", crate::k8s::error::describe(.0))]
     Kube(#[from] kube::Error),
     /// `--cluster k3s` without a Docker daemon.
     #[error(

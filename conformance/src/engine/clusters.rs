@@ -74,8 +74,8 @@ impl ClusterPool {
         let config = kubeconfig::load(&def.kubeconfig, def.context.as_deref())
             .await
             .map_err(|e| format!("{}: {e}", what()))?;
-        let client =
-            crate::k8s::warnings::client(config.clone()).map_err(|e| format!("{}: {e}", what()))?;
+        let client = crate::k8s::warnings::client(config.clone())
+            .map_err(|e| format!("{}: {}", what(), crate::k8s::error::describe(&e)))?;
         let lookup =
             KubeLookup::start(config).map_err(|e| format!("{}: lookup thread: {e}", what()))?;
         let conn = Arc::new(ClusterConn {

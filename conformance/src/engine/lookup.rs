@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::expr::ClusterLookup;
 use crate::k8s::Resolver;
+use crate::k8s::error::describe;
 
 enum Query {
     Get(String, String, String, String),
@@ -70,10 +71,7 @@ async fn answer(client: &kube::Client, resolver: &Resolver, q: Query) -> Result<
         Query::Get(a, k, n, _) | Query::List(a, k, n) => (a, k, n),
         Query::ResourceExists(a, k) => return resource_exists(client, a, k).await,
         Query::ServerVersion => {
-            let info = client
-                .apiserver_version()
-                .await
-                .map_err(|e| e.to_string())?;
+            let info = client.apiserver_version().await.map_err(|e| describe(&e))?;
             return serde_json::to_value(info).map_err(|e| e.to_string());
         }
     };
@@ -98,13 +96,13 @@ async fn answer(client: &kube::Client, resolver: &Resolver, q: Query) -> Result<
         Query::Get(_, _, _, name) => Ok(api
             .get_opt(name)
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(|e| describe(&e))?
             .map(with_types)
             .unwrap_or(Value::Null)),
         Query::List(..) => Ok(Value::Array(
             api.list(&ListParams::default())
                 .await
-                .map_err(|e| e.to_string())?
+                .map_err(|e| describe(&e))?
                 .items
                 .into_iter()
                 .map(with_types)
@@ -130,7 +128,7 @@ async fn resource_exists(
     match list {
         Ok(list) => Ok(Value::Bool(list.resources.iter().any(|r| r.kind == kind))),
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(Value::Bool(false)),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(describe(&e)),
     }
 }
 

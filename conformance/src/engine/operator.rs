@@ -156,6 +156,45 @@ fn which(program: &str) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(program))
 }
 
+/// Checks, before anything starts, that the operator's program exists; the error says
+/// what is missing and how to make it (for a cargo build output such as
+/// `target/debug/NAME`: `cargo build --bin NAME`).
+pub fn check_program(command: &[String]) -> Result<(), String> {
+    let Some(program) = command.first() else {
+        return Err("the operator command is empty".into());
+    };
+    let path = which(program);
+    if path.is_file() {
+        return Ok(());
+    }
+    if !program.contains('/') {
+        return Err(format!(
+            "the operator program {program} is not on PATH; install it, or give its path"
+        ));
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string());
+    let profile = path
+        .parent()
+        .filter(|d| d.parent().and_then(Path::file_name) == Some("target".as_ref()))
+        .and_then(Path::file_name)
+        .and_then(|p| p.to_str());
+    let hint = match (name, profile) {
+        (Some(name), Some("debug")) => format!(
+            "build it first with `cargo build --bin {name}` (with CARGO_TARGET_DIR set, cargo \
+             builds elsewhere: pass --operator-cmd with that path)"
+        ),
+        (Some(name), Some("release")) => format!(
+            "build it first with `cargo build --release --bin {name}` (with CARGO_TARGET_DIR \
+             set, cargo builds elsewhere: pass --operator-cmd with that path)"
+        ),
+        _ => "build it first, or pass --operator-cmd with its path".to_string(),
+    };
+    Err(format!(
+        "the operator program {} does not exist; {hint}",
+        path.display()
+    ))
+}
+
 impl OperatorProcess {
     /// Starts `command` (program and arguments) with `KUBECONFIG=kubeconfig` and `env`,
     /// its output in `log`.
@@ -250,6 +289,25 @@ impl Drop for OperatorProcess {
 mod tests {
     use super::*;
     use rstest::rstest;
+
+    #[rstest]
+    #[case("target/debug/nope-operator", "`cargo build --bin nope-operator`")]
+    #[case("x/target/release/nope-op", "`cargo build --release --bin nope-op`")]
+    #[case("bin/nope-op", "build it first, or pass --operator-cmd")]
+    #[case("kanon-no-such-program", "not on PATH")]
+    fn a_missing_operator_program_says_how_to_make_it(#[case] program: &str, #[case] hint: &str) {
+        let e = check_program(&[program.to_string(), "run".into()]).unwrap_err();
+        assert!(e.contains(program) && e.contains(hint), "{e}");
+    }
+
+    #[test]
+    fn an_existing_operator_program_passes() {
+        check_program(&["sh".into(), "-c".into(), "true".into()]).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("op");
+        std::fs::write(&p, "").unwrap();
+        check_program(&[p.display().to_string()]).unwrap();
+    }
 
     #[rstest]
     #[case("op run", &["op", "run"])]

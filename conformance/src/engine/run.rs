@@ -213,6 +213,10 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
     let t0 = Instant::now();
     // Inputs first: nothing touches a cluster when a file is wrong.
     let scenarios = load_scenarios(&opts)?;
+    if let Some(op) = &opts.operator {
+        super::operator::check_program(&op.command)
+            .map_err(|e| RunError::Setup(format!("operator: {e}")))?;
+    }
     let catalogue = opts
         .catalogue
         .as_deref()

@@ -1,4 +1,5 @@
-//! The suite file (`kanon.yaml`): what `kanon test` with no arguments runs.
+//! The suite file (`kanon.yaml`): the setup of every `kanon test` run where it is found
+//! (its CRDs, operator, catalogue, reports), and the scenarios run when no paths are given.
 //!
 //! ```yaml
 //! apiVersion: kanon.dev/v1alpha1

@@ -23,14 +23,25 @@ pub enum ResolveError {
     /// `apiVersion` is not `group/version` or `version`.
     #[error("invalid apiVersion {0:?}")]
     InvalidApiVersion(String),
-    /// The server does not serve this kind.
-    #[error("the cluster does not serve kind {kind} in {api_version}: {detail}")]
+    /// The server does not serve this kind: its group/version is unknown, or has no
+    /// such kind.
+    #[error("{}", unknown_kind_message(api_version, kind, *version_served))]
     Unknown {
         /// The `apiVersion` asked for.
         api_version: String,
         /// The kind asked for.
         kind: String,
-        /// The discovery error.
+        /// Whether the group/version is served (without this kind).
+        version_served: bool,
+    },
+    /// Asking the discovery API about a kind failed.
+    #[error("cannot look up kind {kind} in {api_version}: {detail}")]
+    Lookup {
+        /// The `apiVersion` asked for.
+        api_version: String,
+        /// The kind asked for.
+        kind: String,
+        /// The client error, in words.
         detail: String,
     },
     /// No served resource has this plural, singular or short name (or kind).
@@ -47,6 +58,25 @@ pub enum ResolveError {
     /// Listing the served resources failed.
     #[error("discovery failed: {0}")]
     Discovery(String),
+}
+
+/// Why `kind` of `api_version` is not served, and what to check: a group with a dot
+/// that is not Kubernetes' own belongs to a custom resource, so the likely cause is its
+/// CRD not being installed.
+fn unknown_kind_message(api_version: &str, kind: &str, version_served: bool) -> String {
+    let why = if version_served {
+        format!("{api_version} has no such kind")
+    } else {
+        format!("it serves no {api_version} API")
+    };
+    let group = api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
+    let hint = if group.contains('.') && !group.ends_with(".k8s.io") {
+        "is its CRD installed? Pass `--crds DIR`, or run with the suite file that installs \
+         it (kanon.yaml in the working directory, or `--suite FILE`)"
+    } else {
+        "check the apiVersion and kind"
+    };
+    format!("the cluster does not serve kind {kind} ({api_version}): {why}; {hint}")
 }
 
 /// One group/version's resource list, as the discovery API returns it.
@@ -150,14 +180,24 @@ impl Resolver {
         }
         let (group, version) = split_api_version(api_version)?;
         let gvk = GroupVersionKind::gvk(&group, &version, kind);
-        let (resource, caps) =
-            pinned_kind(&self.client, &gvk)
-                .await
-                .map_err(|e| ResolveError::Unknown {
+        let (resource, caps) = pinned_kind(&self.client, &gvk).await.map_err(|e| {
+            let unknown = |version_served| ResolveError::Unknown {
+                api_version: api_version.to_string(),
+                kind: kind.to_string(),
+                version_served,
+            };
+            match e {
+                kube::Error::Api(s) if s.code == 404 => unknown(false),
+                kube::Error::Discovery(kube::error::DiscoveryError::MissingKind(_)) => {
+                    unknown(true)
+                }
+                e => ResolveError::Lookup {
                     api_version: api_version.to_string(),
                     kind: kind.to_string(),
-                    detail: e.to_string(),
-                })?;
+                    detail: super::error::describe(&e),
+                },
+            }
+        })?;
         let resolved = Resolved {
             resource,
             namespaced: caps.scope == Scope::Namespaced,
@@ -194,7 +234,7 @@ impl Resolver {
     /// Every served resource list: the core group, then each group's preferred version
     /// followed by its other versions.
     async fn served(&self) -> Result<Vec<ServedResources>, ResolveError> {
-        let err = |e: kube::Error| ResolveError::Discovery(e.to_string());
+        let err = |e: kube::Error| ResolveError::Discovery(super::error::describe(&e));
         let mut out = Vec::new();
         let core = self.client.list_core_api_versions().await.map_err(err)?;
         for v in core.versions {
@@ -318,6 +358,41 @@ mod tests {
     #[case("")]
     fn unknown_resource_names_do_not_resolve(#[case] query: &str) {
         assert!(match_resource(&served(), query).is_none(), "{query}");
+    }
+
+    #[rstest]
+    #[case(
+        "toolhive.stacklok.dev/v1alpha1",
+        "MCPTelemetryConfig",
+        false,
+        "the cluster does not serve kind MCPTelemetryConfig (toolhive.stacklok.dev/v1alpha1): it serves no toolhive.stacklok.dev/v1alpha1 API; is its CRD installed? Pass `--crds DIR`, or run with the suite file that installs it (kanon.yaml in the working directory, or `--suite FILE`)"
+    )]
+    #[case(
+        "apps/v1",
+        "Deploymnt",
+        true,
+        "the cluster does not serve kind Deploymnt (apps/v1): apps/v1 has no such kind; check the apiVersion and kind"
+    )]
+    #[case("v1", "Pod", true, "(v1): v1 has no such kind; check the apiVersion")]
+    #[case(
+        "networking.k8s.io/v9",
+        "Ingress",
+        false,
+        "no networking.k8s.io/v9 API; check"
+    )]
+    fn unknown_kinds_read_as_words(
+        #[case] api_version: &str,
+        #[case] kind: &str,
+        #[case] version_served: bool,
+        #[case] expected: &str,
+    ) {
+        let e = ResolveError::Unknown {
+            api_version: api_version.into(),
+            kind: kind.into(),
+            version_served,
+        };
+        let text = e.to_string();
+        assert!(text.contains(expected), "{text}");
     }
 
     #[rstest]

@@ -2,6 +2,7 @@
 //!
 //! - [`discovery`]: `apiVersion` + `kind` → API resource and scope, cached, refreshed
 //!   when a kind is unknown (CRDs installed mid-run).
+//! - [`error`]: client errors in words (no `Debug` dump of the server's `Status`).
 //! - [`selector`]: label selectors evaluated on watched objects.
 //! - [`warnings`]: the API server's `Warning` headers of an operation's requests
 //!   (`$warnings`), through the layer every kanon client carries.
@@ -10,6 +11,7 @@
 //!   event of the objects it looks at, `hold_for` requires a check to keep holding.
 
 pub mod discovery;
+pub mod error;
 pub mod selector;
 pub mod warnings;
 pub mod watch;

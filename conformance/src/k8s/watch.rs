@@ -181,7 +181,7 @@ impl WatchHub {
         .await
         {
             Ok(Ok(list)) => list,
-            Ok(Err(e)) => return Err(lagging(Some(e.to_string()))),
+            Ok(Err(e)) => return Err(lagging(Some(super::error::describe(&e)))),
             Err(_) => return Err(lagging(None)),
         };
         let Some(floor) = Floor::of(&fresh) else {
@@ -226,7 +226,7 @@ impl WatchHub {
                 match &event {
                     Err(e) => {
                         if let Ok(mut slot) = errors.lock() {
-                            *slot = Some(e.to_string());
+                            *slot = Some(super::error::describe_watch(e));
                         }
                     }
                     Ok(

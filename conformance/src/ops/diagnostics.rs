@@ -200,7 +200,7 @@ pub async fn pod_logs(
         out.push_str(&format!("== pod {n}\n"));
         match pods.logs(&n, &lp).await {
             Ok(text) => out.push_str(&text),
-            Err(e) => out.push_str(&format!("(no logs: {e})\n")),
+            Err(e) => out.push_str(&format!("(no logs: {})\n", crate::k8s::error::describe(&e))),
         }
     }
     Ok(out)

@@ -92,7 +92,7 @@ pub enum OpError {
     #[error(transparent)]
     Watch(#[from] WatchError),
     /// The API server refused.
-    #[error("{action} {object}: {source}")]
+    #[error("{action} {object}: {}", crate::k8s::error::describe(source))]
     Api {
         /// What was attempted (`apply`, `delete` ...).
         action: &'static str,

@@ -123,22 +123,24 @@ pub async fn proxy(
             let message = status.message.trim().to_string();
             ProxyAnswer {
                 error: Some(format!(
-                    "proxy to {}: GET {url}: {} {}",
+                    "proxy to {}: GET {url}: {}",
                     what(),
-                    status.code,
-                    message
+                    crate::k8s::error::describe_status(&status)
                 )),
                 url,
                 body: String::new(),
                 message,
             }
         }
-        Err(e) => ProxyAnswer {
-            error: Some(format!("proxy to {}: GET {url}: {e}", what())),
-            url,
-            body: String::new(),
-            message: e.to_string(),
-        },
+        Err(e) => {
+            let message = crate::k8s::error::describe(&e);
+            ProxyAnswer {
+                error: Some(format!("proxy to {}: GET {url}: {message}", what())),
+                url,
+                body: String::new(),
+                message,
+            }
+        }
     })
 }
 

@@ -56,6 +56,7 @@ async fn context(values: Value, report_dir: Option<&Path>) -> (RunContext, tempf
         await_namespace_deletion: false,
         faults: Default::default(),
         clusters: Default::default(),
+        control: Default::default(),
     };
     (ctx, work)
 }
@@ -717,6 +718,8 @@ async fn a_skipped_step_is_reported_and_not_run() {
         duration: Duration::ZERO,
         scenarios: vec![r.clone()],
         values: Default::default(),
+        interrupted: None,
+        shard: None,
     })
     .unwrap();
     assert!(junit.contains("skipped: skipped"), "{junit}");

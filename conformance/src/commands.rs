@@ -258,27 +258,20 @@ pub async fn test(a: TestArgs) -> anyhow::Result<ExitCode> {
     // writes its reports; a second one stops at once.
     let mut signalled: Option<u8> = None;
     let result = loop {
-        tokio::select! {
+        let (signal, code) = tokio::select! {
             r = &mut work => break r,
-            _ = sigint.recv() => {
-                if signalled.is_some() {
-                    eprintln!("kanon: interrupted again; torn down without reports");
-                    return Ok(ExitCode::from(130));
-                }
-                eprintln!("kanon: interrupted; stopping the scenarios, cleaning up and writing the reports (again to stop at once)");
-                interrupt.trigger("SIGINT");
-                signalled = Some(130);
-            }
-            _ = sigterm.recv() => {
-                if signalled.is_some() {
-                    eprintln!("kanon: terminated again; torn down without reports");
-                    return Ok(ExitCode::from(143));
-                }
-                eprintln!("kanon: terminated; stopping the scenarios, cleaning up and writing the reports");
-                interrupt.trigger("SIGTERM");
-                signalled = Some(143);
-            }
+            _ = sigint.recv() => ("SIGINT", 130),
+            _ = sigterm.recv() => ("SIGTERM", 143),
+        };
+        if signalled.is_some() {
+            eprintln!("kanon: {signal} again: stopped at once, without reports");
+            return Ok(ExitCode::from(code));
         }
+        eprintln!(
+            "kanon: {signal}: stopping the scenarios, cleaning up and writing the reports ({signal} again to stop at once)"
+        );
+        interrupt.trigger(signal);
+        signalled = Some(code);
     };
     match result {
         Ok(_) if let Some(code) = signalled => Ok(ExitCode::from(code)),

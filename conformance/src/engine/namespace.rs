@@ -220,11 +220,13 @@ impl NamespaceLeft {
 
 impl std::fmt::Display for NamespaceLeft {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Whole seconds: the deadline, not the scheduler's jitter around it.
+        let waited = Duration::from_secs(self.waited.as_secs_f64().round() as u64);
         write!(
             f,
             "namespace {} still exists {} after its deletion ({})",
             self.name,
-            crate::scenario::format_duration(self.waited),
+            crate::scenario::format_duration(waited),
             self.detail()
         )
     }

@@ -481,7 +481,9 @@ pub async fn run_numbered_scenario(
 
     // Cleanup: step cleanup blocks in reverse, created objects in reverse, namespace.
     let ran_steps = failed_step.map(|i| i + 1).unwrap_or(scenario.steps.len());
-    if let Some(d) = scenario.delay_before_cleanup {
+    if let Some(d) = scenario.delay_before_cleanup
+        && ctx.control.interrupt.reason().is_none()
+    {
         tokio::time::sleep(d).await;
     }
     let mut cleanup_ops = Vec::new();

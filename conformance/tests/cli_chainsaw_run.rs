@@ -200,15 +200,15 @@ fn a_broken_test_file_fails_alone_and_the_others_run() {
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(
         stdout.contains("FAIL broken (e2e/broken/chainsaw-test.yaml)"),
-        "{stdout}"
+        "{stdout}\n{stderr}"
     );
     assert!(
         stdout.contains("e2e/broken/chainsaw-test.yaml:8:7: unknown field `aply`"),
-        "{stdout}"
+        "{stdout}\n{stderr}"
     );
     assert!(
         stdout.trim_end().ends_with("1 passed, 2 failed, 0 skipped"),
-        "{stdout}"
+        "{stdout}\n{stderr}"
     );
     assert!(
         stderr.contains("kanon: wrong | step-1 failed; press ENTER to continue..."),
@@ -321,8 +321,9 @@ fn an_interrupted_run_still_writes_its_reports() {
 /// A kanon scenario `name` naming `clauses`, that passes unless `fail`.
 fn clause_scenario(root: &Path, name: &str, clauses: &str, fail: bool) {
     let check = if fail { "never" } else { name };
+    std::fs::create_dir_all(root.join(name)).unwrap();
     std::fs::write(
-        root.join(format!("{name}.yaml")),
+        root.join(name).join("scenario.yaml"),
         format!(
             "apiVersion: kanon.dev/v1alpha1
 kind: Scenario

@@ -1,7 +1,7 @@
 //! A scenario source that does not load is a failed test of its own, not a failed run:
 //! it is named as its scenario would have been, filtered and sharded like the others,
-//! and reported failed with every positioned error (console, JUnit, JSON), while the
-//! other scenarios run.
+//! and reported failed with every positioned error (console, JUnit, JSON) and with the
+//! clauses it names, while the other scenarios run.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -24,6 +24,9 @@ pub struct LoadFailure {
     /// Whether the labels could be read at all: a selector cannot tell whether a test
     /// whose labels are unknown was meant to run, so it keeps it (loud rather than lost).
     pub labels_known: bool,
+    /// The contract clauses it names (`spec.clauses`, as far as they can be read): they
+    /// fail with it instead of looking not covered.
+    pub clauses: Vec<String>,
     /// Every error, positioned.
     pub errors: Vec<ParseError>,
 }
@@ -44,10 +47,24 @@ impl LoadFailure {
                 .map(folder_name)
                 .unwrap_or_else(|| "scenario".to_string())
         };
-        let metadata = (!conventional)
+        let first = (!conventional)
             .then(|| std::fs::read_to_string(path).ok())
             .flatten()
-            .and_then(|text| first_metadata(&text));
+            .and_then(|text| first_document(&text));
+        let clauses = first
+            .as_ref()
+            .and_then(|d| d.pointer("/spec/clauses"))
+            .and_then(Value::as_array)
+            .map(|cs| {
+                cs.iter()
+                    .filter_map(|c| c.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let metadata = first
+            .as_ref()
+            .and_then(|d| d.get("metadata"))
+            .and_then(Value::as_object);
         let (name, labels, labels_known) = match metadata {
             Some(m) => (
                 m.get("name")
@@ -71,6 +88,7 @@ impl LoadFailure {
             file: path.to_path_buf(),
             labels,
             labels_known,
+            clauses,
             errors,
         }
     }
@@ -92,7 +110,7 @@ impl LoadFailure {
         ScenarioReport {
             name: name.to_string(),
             file: self.file.display().to_string(),
-            clauses: Vec::new(),
+            clauses: self.clauses.clone(),
             labels: self.labels.clone(),
             namespace: String::new(),
             status: Status::Failed,
@@ -110,14 +128,10 @@ impl LoadFailure {
     }
 }
 
-/// The `metadata` mapping of the first document of `text`, when the YAML parses.
-fn first_metadata(text: &str) -> Option<serde_json::Map<String, Value>> {
+/// The first document of `text`, when the YAML parses.
+fn first_document(text: &str) -> Option<Value> {
     let docs: Vec<Value> = serde_saphyr::from_multiple(text).ok()?;
-    docs.into_iter()
-        .find(|d| !d.is_null())?
-        .get("metadata")?
-        .as_object()
-        .cloned()
+    docs.into_iter().find(|d| !d.is_null())
 }
 
 fn scalar(v: &Value) -> Option<String> {
@@ -151,7 +165,7 @@ mod tests {
         let file = folder.join("chainsaw-test.yaml");
         std::fs::write(
             &file,
-            "apiVersion: chainsaw.kyverno.io/v1alpha1\nkind: Test\nmetadata:\n  name: named\n  labels: {tier: one, n: 2}\nspec:\n  stepz: []\n",
+            "apiVersion: kanon.dev/v1alpha1\nkind: Scenario\nmetadata:\n  name: named\n  labels: {tier: one, n: 2}\nspec:\n  clauses: [CEL-1, CEL-2]\n  stepz: []\n",
         )
         .unwrap();
         let f = LoadFailure::new(&file, false, vec![error(&file, 7, "unknown field `stepz`")]);
@@ -161,6 +175,7 @@ mod tests {
         assert_eq!(f.labels.get("n").map(String::as_str), Some("2"));
         let r = f.report("named");
         assert_eq!(r.status, Status::Failed);
+        assert_eq!(r.clauses, ["CEL-1", "CEL-2"], "its clauses fail with it");
         let failure = r.failure().unwrap();
         assert!(
             failure

@@ -6,16 +6,20 @@ use std::process::ExitCode;
 
 use kanon::assert::{self as trees, Tree};
 use kanon::engine::chainsaw_config::{ChainsawConfig, config_path, warning_line};
+use kanon::engine::chainsaw_flags::{ChainsawFlags, apply_clusters};
+use kanon::engine::interrupt::Interrupt;
 use kanon::engine::operator::Readiness;
 use kanon::engine::operator::split_command;
 use kanon::engine::run::{RunError, RunOptions, run};
 use kanon::engine::schedule::Policy;
+use kanon::engine::shard::Shard;
 use kanon::engine::suite::{DEFAULT_READY_TIMEOUT, OperatorCommand, SUITE_FILE, Suite};
 use kanon::expr::Bindings;
 use kanon::ops::{OpEnv, assert as assert_op};
+use kanon::report::ReportDir;
 use kanon::scenario::parse_duration;
 
-use super::{AssertArgs, LintArgs, NewArgs, TestArgs};
+use super::{AssertArgs, LintArgs, MergeArgs, NewArgs, TestArgs};
 
 /// The suite file a command reads: the one named by `--suite`, else `kanon.yaml` in the
 /// working directory when it exists (whether or not scenario paths are given, as
@@ -71,7 +75,34 @@ fn input_error(e: impl std::fmt::Display) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(2))
 }
 
+/// `chainsaw test`'s configuration-like flags, as the library reads them.
+fn chainsaw_flags(a: &TestArgs) -> ChainsawFlags {
+    let c = &a.chainsaw;
+    ChainsawFlags {
+        test_file: c.test_file.clone(),
+        apply_timeout: c.apply_timeout.clone(),
+        assert_timeout: c.assert_timeout.clone(),
+        cleanup_timeout: c.cleanup_timeout.clone(),
+        delete_timeout: c.delete_timeout.clone(),
+        error_timeout: c.error_timeout.clone(),
+        exec_timeout: c.exec_timeout.clone(),
+        template: c.template,
+        default_compiler: c.default_compiler.clone(),
+        deletion_propagation_policy: c.deletion_propagation_policy.clone(),
+        cleanup_delay: c.cleanup_delay.clone(),
+        force_termination_grace_period: c.force_termination_grace_period.clone(),
+        report_format: a.report_format.clone(),
+        report_path: a.report_path.clone(),
+        report_name: a.report_name.clone(),
+        full_name: c.full_name,
+        no_cluster: c.no_cluster,
+    }
+}
+
 pub async fn test(a: TestArgs) -> anyhow::Result<ExitCode> {
+    // Chainsaw's --test-dir folders run with the positional paths.
+    let mut paths = a.test_dirs.clone();
+    paths.extend(a.paths.iter().cloned());
     let suite_path = suite_path(a.suite.as_deref(), a.no_suite, Path::new(""));
     let suite = match &suite_path {
         Some(p) => match Suite::load(p) {
@@ -103,11 +134,46 @@ pub async fn test(a: TestArgs) -> anyhow::Result<ExitCode> {
         },
         None => None,
     };
-    if a.paths.is_empty() && suite.is_none() && config.is_none() {
+    if paths.is_empty() && suite.is_none() && config.is_none() {
         return input_error(format!(
             "kanon: no scenarios given and no {SUITE_FILE} here; pass scenario files or folders"
         ));
     }
+    // Chainsaw's flags override its configuration's fields, as in Chainsaw.
+    let had_config = config.is_some();
+    let mut config = config.unwrap_or_default();
+    let findings = chainsaw_flags(&a).apply(&mut config);
+    let provider = match apply_clusters(&a.clusters, &mut config) {
+        Ok(p) => p,
+        Err(e) => return input_error(e),
+    };
+    for w in &findings.warnings {
+        eprintln!("kanon: warning: {w}");
+    }
+    if !findings.errors.is_empty() {
+        for e in &findings.errors {
+            eprintln!("kanon: {e}");
+        }
+        return Ok(ExitCode::from(2));
+    }
+    let shard = match (
+        &a.partition,
+        Shard::from_flags(a.shard_index, a.shard_count),
+    ) {
+        (Some(p), _) => Shard::parse_partition(p).map(Some),
+        (None, s) => s,
+    };
+    let shard = match shard {
+        Ok(s) => s,
+        Err(e) => {
+            let flag = if a.partition.is_some() {
+                "--partition"
+            } else {
+                "--shard-index"
+            };
+            return input_error(format!("kanon: {flag}: {e}"));
+        }
+    };
     let ready = match a
         .operator_ready
         .as_deref()
@@ -135,12 +201,16 @@ pub async fn test(a: TestArgs) -> anyhow::Result<ExitCode> {
         op.ready = Some(ready);
     }
     let s = suite.as_ref();
-    let c = config.as_ref();
+    // The configuration's run options only when a file was read (its load defaults,
+    // timeouts and report file may also come from flags alone).
+    let c = had_config.then_some(&config);
+    let selector = (!a.selector.is_empty()).then(|| a.selector.join(","));
+    let interrupt = Interrupt::new();
     let opts = RunOptions {
         // As Chainsaw: with a configuration but no paths (and no suite), the tests under
         // the working directory.
-        paths: scenario_paths(&a.paths, s),
-        cluster: a.cluster,
+        paths: scenario_paths(&paths, s),
+        cluster: provider,
         kubeconfig: a.kubeconfig.clone(),
         context: a.context.clone(),
         crds: if a.crds.is_empty() {
@@ -164,13 +234,19 @@ pub async fn test(a: TestArgs) -> anyhow::Result<ExitCode> {
             .chain(a.values.iter().cloned())
             .collect(),
         set: a.set.clone(),
+        set_string: a.set_string.clone(),
         // Flags, then the Chainsaw configuration, then the suite file.
         policy: Policy {
-            parallel: a
-                .parallel
-                .or_else(|| c.and_then(|c| c.parallel))
-                .or_else(|| s.and_then(|s| s.parallel))
-                .unwrap_or_else(|| Policy::default().parallel),
+            parallel: if a.pause_on_failure {
+                // As Chainsaw: pausing implies one test at a time.
+                1
+            } else {
+                a.parallel
+                    .filter(|n| *n > 0)
+                    .or_else(|| c.and_then(|c| c.parallel))
+                    .or_else(|| s.and_then(|s| s.parallel))
+                    .unwrap_or_else(|| Policy::default().parallel)
+            },
             fail_fast: a
                 .fail_fast
                 .or_else(|| c.and_then(|c| c.fail_fast))
@@ -182,7 +258,7 @@ pub async fn test(a: TestArgs) -> anyhow::Result<ExitCode> {
                 .unwrap_or(1)
                 .max(1),
         },
-        selector: a.selector.clone(),
+        selector,
         include: a
             .include
             .clone()
@@ -192,9 +268,8 @@ pub async fn test(a: TestArgs) -> anyhow::Result<ExitCode> {
             .clone()
             .or_else(|| c.and_then(|c| c.exclude.clone())),
         quiet: a.quiet,
-        timeouts: c
-            .map(|c| c.timeouts)
-            .unwrap_or_default()
+        timeouts: config
+            .timeouts
             .or(&s.map(|s| s.timeouts).unwrap_or_default()),
         skip_delete: a
             .skip_delete
@@ -204,18 +279,39 @@ pub async fn test(a: TestArgs) -> anyhow::Result<ExitCode> {
             .namespace
             .clone()
             .or_else(|| c.and_then(|c| c.namespace.clone())),
-        load: c.map(|c| c.load.clone()).unwrap_or_default(),
-        report_file: c.and_then(|c| c.report.clone()),
+        load: config.load.clone(),
+        report_file: config.report.as_ref().map(|r| r.file()),
+        strict_load: a.strict_load,
+        shard,
+        await_namespace_deletion: a.fast_namespace_deletion == Some(false),
+        pause_on_failure: a.pause_on_failure,
+        colour: a.no_color.then_some(false),
+        interrupt: interrupt.clone(),
     };
-    let work = run(opts);
+    let mut work = std::pin::pin!(run(opts));
     let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let result = tokio::select! {
-        r = work => r,
-        _ = sigint.recv() => { eprintln!("kanon: interrupted; torn down"); return Ok(ExitCode::from(130)); }
-        _ = sigterm.recv() => { eprintln!("kanon: terminated; torn down"); return Ok(ExitCode::from(143)); }
+    // The first signal interrupts the run, which stops its scenarios, cleans up and
+    // writes its reports; a second one stops at once.
+    let mut signalled: Option<u8> = None;
+    let result = loop {
+        let (signal, code) = tokio::select! {
+            r = &mut work => break r,
+            _ = sigint.recv() => ("SIGINT", 130),
+            _ = sigterm.recv() => ("SIGTERM", 143),
+        };
+        if signalled.is_some() {
+            eprintln!("kanon: {signal} again: stopped at once, without reports");
+            return Ok(ExitCode::from(code));
+        }
+        eprintln!(
+            "kanon: {signal}: stopping the scenarios, cleaning up and writing the reports ({signal} again to stop at once)"
+        );
+        interrupt.trigger(signal);
+        signalled = Some(code);
     };
     match result {
+        Ok(_) if let Some(code) = signalled => Ok(ExitCode::from(code)),
         Ok(report) if report.success() => Ok(ExitCode::SUCCESS),
         Ok(_) => Ok(ExitCode::FAILURE),
         Err(RunError::Input(errors)) => {
@@ -384,6 +480,113 @@ pub fn new(a: NewArgs) -> anyhow::Result<ExitCode> {
         }
         Err(e) => input_error(format!("kanon: {e}")),
     }
+}
+
+/// Where `kanon report merge` writes when neither `--report-dir` nor the suite file
+/// names a folder.
+const DEFAULT_MERGED_DIR: &str = "kanon-report";
+
+pub fn report_merge(a: MergeArgs) -> anyhow::Result<ExitCode> {
+    use kanon::report::conformance::{Catalogue, ConformanceReport};
+    use kanon::report::console::{Console, Verbosity};
+    use kanon::report::merge;
+
+    let suite = match suite_path(None, false, Path::new("")) {
+        Some(p) => match Suite::load(&p) {
+            Ok(s) => Some(s),
+            Err(e) => return input_error(e),
+        },
+        None => None,
+    };
+    let out = a
+        .report_dir
+        .clone()
+        .or_else(|| suite.as_ref().and_then(|s| s.report_dir.clone()))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_MERGED_DIR));
+    let same = |x: &std::path::Path, y: &std::path::Path| match (x.canonicalize(), y.canonicalize())
+    {
+        (Ok(x), Ok(y)) => x == y,
+        _ => x == y,
+    };
+    if let Some(d) = a.dirs.iter().find(|d| same(d, &out)) {
+        return input_error(format!(
+            "kanon: {} is a shard's report folder; write the merged report elsewhere (--report-dir)",
+            d.display()
+        ));
+    }
+    let mut shards = Vec::new();
+    for d in &a.dirs {
+        match merge::read(d) {
+            Ok(s) => shards.push(s),
+            Err(e) => return input_error(format!("kanon: {e}")),
+        }
+    }
+    let merged = match merge::merge(&shards) {
+        Ok(m) => m,
+        Err(e) => return input_error(format!("kanon: {e}")),
+    };
+    for n in &merged.notes {
+        eprintln!("kanon: warning: {n}");
+    }
+    // The catalogue: the one named, else the suite's, else the one the shards used
+    // (read back from their conformance.json).
+    let catalogue = match a
+        .catalogue
+        .clone()
+        .or_else(|| suite.as_ref().and_then(|s| s.catalogue.clone()))
+    {
+        Some(p) => match Catalogue::load(&p) {
+            Ok(c) => Some(c),
+            Err(e) => return input_error(format!("kanon: {e}")),
+        },
+        None => shards.iter().find_map(|s| {
+            let text = std::fs::read_to_string(s.dir.join("conformance.json")).ok()?;
+            let used: ConformanceReport = serde_json::from_str(&text).ok()?;
+            Some(used.catalogue())
+        }),
+    };
+    let dir = match ReportDir::prepare(&out) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("kanon: {e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let files = dir.write_all(&merged.run, catalogue.as_ref())?;
+    merge::copy_evidence(&shards, dir.path())?;
+    let console = Console::new(
+        Box::new(std::io::stdout()),
+        false,
+        if a.quiet {
+            Verbosity::Quiet
+        } else {
+            Verbosity::Normal
+        },
+    );
+    for s in &merged.run.scenarios {
+        console.scenario(s);
+        for w in &s.warnings {
+            console.line_raw(&format!("kanon: warning: {} ({}): {w}", s.name, s.file));
+        }
+    }
+    if let Some(why) = &merged.run.interrupted {
+        console.line_raw(&format!("kanon: a shard was interrupted ({why})"));
+    }
+    console.line_raw(&format!(
+        "kanon: merged {} report(s) into {}",
+        shards.len(),
+        files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    console.summary(&merged.run.totals());
+    Ok(if merged.run.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 #[cfg(test)]

@@ -20,12 +20,32 @@ fn kanon(args: &[&str]) -> std::process::Output {
 }
 
 #[test]
-fn bad_input_exits_2_with_positions_and_starts_no_cluster() {
-    let out = kanon(&[
+fn bad_input_fails_its_own_tests_and_strict_load_exits_2_before_any_cluster() {
+    let files = [
         "test",
         "fixtures/bad-input/unknown-field.yaml",
         "fixtures/bad-input/bad-duration.yaml",
-    ]);
+    ];
+    // Each file that does not load is a failed test; with nothing else to run, no
+    // cluster is started.
+    let out = kanon(&files);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for f in [
+        "fixtures/bad-input/unknown-field.yaml:",
+        "fixtures/bad-input/bad-duration.yaml:",
+    ] {
+        assert!(stdout.contains(f), "{stdout}");
+    }
+    assert!(
+        stdout.trim_end().ends_with("0 passed, 2 failed, 0 skipped"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("PASS"), "{stdout}");
+
+    let mut strict = files.to_vec();
+    strict.push("--strict-load");
+    let out = kanon(&strict);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

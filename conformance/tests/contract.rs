@@ -114,6 +114,7 @@ async fn setup() -> Result<RunContext, String> {
         namespace: None,
         process_logs: vec![],
         await_namespace_deletion: false,
+        control: Default::default(),
         faults: kanon::faults::Capabilities {
             proxy: Some(Arc::new(proxy)),
             proxy_unavailable: None,

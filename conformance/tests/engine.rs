@@ -56,6 +56,7 @@ async fn context(values: Value, report_dir: Option<&Path>) -> (RunContext, tempf
         await_namespace_deletion: false,
         faults: Default::default(),
         clusters: Default::default(),
+        control: Default::default(),
     };
     (ctx, work)
 }
@@ -717,6 +718,8 @@ async fn a_skipped_step_is_reported_and_not_run() {
         duration: Duration::ZERO,
         scenarios: vec![r.clone()],
         values: Default::default(),
+        interrupted: None,
+        shard: None,
     })
     .unwrap();
     assert!(junit.contains("skipped: skipped"), "{junit}");
@@ -947,4 +950,140 @@ spec:
     assert!(f.message.contains("services \"nope\" not found"), "{f:?}");
     let op = &r.attempts[0].steps[0].operations[0];
     assert_eq!(op.location.line, 8, "{op:?}");
+}
+
+/// A Chainsaw test that creates a ConfigMap carrying the finalizer `kanon.dev/stuck` in
+/// a `skipDelete` step: its namespace cannot go until the finalizer is removed.
+const STUCK: &str = r#"apiVersion: chainsaw.kyverno.io/v1alpha1
+kind: Test
+metadata:
+  name: stuck
+spec:
+  timeouts: {cleanup: 20s}
+  steps:
+  - skipDelete: true
+    try:
+    - create:
+        resource:
+          apiVersion: v1
+          kind: ConfigMap
+          metadata:
+            name: held
+            finalizers: [kanon.dev/stuck]
+"#;
+
+/// Removes `kanon.dev/stuck` from the ConfigMap `held` in `ns`, then waits until the
+/// namespace is gone.
+async fn release(ctx: &RunContext, ns: &str) {
+    use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+    let cms: kube::Api<ConfigMap> = kube::Api::namespaced(ctx.client.clone(), ns);
+    cms.patch(
+        "held",
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
+    let nss: kube::Api<Namespace> = kube::Api::all(ctx.client.clone());
+    let uid = nss.get_opt(ns).await.unwrap().and_then(|n| n.metadata.uid);
+    kanon::engine::namespace::wait_gone(&ctx.client, ns, uid.as_deref(), Duration::from_secs(60))
+        .await
+        .unwrap();
+}
+
+fn parse(text: &str) -> kanon::scenario::Scenario {
+    kanon::scenario::parse_str(Path::new("inline/chainsaw-test.yaml"), text)
+        .unwrap()
+        .remove(0)
+}
+
+#[tokio::test]
+async fn namespace_teardown_is_followed_in_the_background_and_a_stuck_one_is_a_warning() {
+    use k8s_openapi::api::core::v1::Namespace;
+    let (ctx, _w) = context(json!({}), None).await;
+    let plain = parse(
+        &STUCK
+            .replace("  - skipDelete: true\n    try:", "  - try:")
+            .replace("  timeouts: {cleanup: 20s}\n", "")
+            .replace("            finalizers: [kanon.dev/stuck]\n", ""),
+    );
+    let ok = run_scenario(&ctx, &plain, "teardown-plain", &[]).await;
+    assert_eq!(ok.status, Status::Passed, "{:?}", ok.failure());
+    let ns_op = ok.attempts[0]
+        .steps
+        .last()
+        .unwrap()
+        .operations
+        .iter()
+        .find(|o| {
+            o.object
+                .as_deref()
+                .is_some_and(|o| o.starts_with("v1/Namespace"))
+        })
+        .unwrap();
+    assert!(
+        ns_op.output.contains("followed in the background"),
+        "{ns_op:?}"
+    );
+
+    // The stuck namespace does not hold the scenario's result back...
+    let stuck = run_scenario(&ctx, &parse(STUCK), "teardown-stuck", &[]).await;
+    assert_eq!(stuck.status, Status::Passed, "{:?}", stuck.failure());
+    // ... but the end of the run says what holds it and why.
+    let leftovers = ctx.control.teardown.finish().await;
+    let warnings: Vec<(String, String)> = leftovers
+        .iter()
+        .map(|l| (l.scenario.clone(), l.warning()))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    let (scenario, warning) = &warnings[0];
+    assert_eq!(scenario, "teardown-stuck");
+    assert!(
+        warning.starts_with(&format!(
+            "namespace {} still exists 20s after its deletion",
+            stuck.namespace
+        )),
+        "{warning}"
+    );
+    assert!(
+        warning.contains("kanon.dev/stuck"),
+        "the finalizer: {warning}"
+    );
+    assert!(warning.contains("configmaps"), "what is left: {warning}");
+    // The plain one went.
+    let nss: kube::Api<Namespace> = kube::Api::all(ctx.client.clone());
+    assert!(nss.get_opt(&ok.namespace).await.unwrap().is_none());
+    release(&ctx, &stuck.namespace).await;
+}
+
+#[tokio::test]
+async fn blocking_namespace_teardown_fails_the_scenario_on_a_stuck_namespace() {
+    let (mut ctx, _w) = context(json!({}), None).await;
+    ctx.await_namespace_deletion = true;
+    let r = run_scenario(&ctx, &parse(STUCK), "teardown-blocking", &[]).await;
+    assert_eq!(r.status, Status::Failed);
+    let message = &r.failure().unwrap().message;
+    assert!(
+        message.starts_with("namespace cleanup: namespace kanon-teardown-blocking-"),
+        "{message}"
+    );
+    assert!(message.contains("kanon.dev/stuck"), "{message}");
+    assert!(
+        ctx.control.teardown.finish().await.is_empty(),
+        "nothing left to follow"
+    );
+    release(&ctx, &r.namespace).await;
+    // A scenario can ask for it too, in a run that does not block: its result then
+    // comes once its namespace is gone.
+    ctx.await_namespace_deletion = false;
+    let mut plain = parse(
+        &STUCK
+            .replace("  - skipDelete: true\n    try:", "  - try:")
+            .replace("            finalizers: [kanon.dev/stuck]\n", ""),
+    );
+    plain.fast_namespace_deletion = Some(false);
+    let r = run_scenario(&ctx, &plain, "teardown-blocking-scenario", &[]).await;
+    assert_eq!(r.status, Status::Passed, "{:?}", r.failure());
+    let nss: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(ctx.client.clone());
+    assert!(nss.get_opt(&r.namespace).await.unwrap().is_none());
 }

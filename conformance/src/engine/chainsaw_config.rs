@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::report::{ReportFile, ReportFormat};
+use crate::report::{ReportFormat, ReportSpec};
 use crate::scenario::{
     ClusterMap, CompilerName, DurationText, LoadOptions, Node, ParseError, RawOperation,
     RawRunDefaults, RawTimeouts, S, Timeouts, run_defaults,
@@ -71,7 +71,7 @@ pub struct ChainsawConfig {
     /// Not scenarios whose name matches.
     pub exclude: Option<String>,
     /// The report file to write.
-    pub report: Option<ReportFile>,
+    pub report: Option<ReportSpec>,
     /// Defaults for every scenario loaded (compiler, template, namespace template,
     /// deletion propagation, delay before cleanup, clusters, catch, test file name).
     pub load: LoadOptions,
@@ -667,28 +667,13 @@ impl ChainsawConfig {
             Some((format, dir, name)) => {
                 let kind = match &format {
                     None => Some(ReportFormat::Json),
-                    Some(f) => match f.value.as_str() {
-                        "JSON" => Some(ReportFormat::Json),
-                        "XML" | "JUNIT-TEST" => Some(ReportFormat::JUnit),
-                        "JUNIT-STEP" | "JUNIT-OPERATION" => {
-                            warnings.push(positioned(
-                                path,
-                                f,
-                                format!(
-                                    "report format {} is not supported by kanon, JUNIT-TEST written instead: kanon's JUnit report has one testcase per scenario",
-                                    f.value
-                                ),
-                            ));
-                            Some(ReportFormat::JUnit)
+                    Some(f) => match ReportFormat::from_chainsaw(&f.value) {
+                        Ok((kind, warning)) => {
+                            warnings.extend(warning.map(|w| positioned(path, f, w)));
+                            Some(kind)
                         }
-                        other => {
-                            errors.push(positioned(
-                                path,
-                                f,
-                                format!(
-                                    "unknown report format {other:?}: expected JSON, XML, JUNIT-TEST, JUNIT-STEP or JUNIT-OPERATION"
-                                ),
-                            ));
+                        Err(e) => {
+                            errors.push(positioned(path, f, e));
                             None
                         }
                     },
@@ -700,13 +685,11 @@ impl ChainsawConfig {
                 let name = name
                     .map(|n| n.value)
                     .filter(|n| !n.is_empty())
-                    .unwrap_or_else(|| "chainsaw-report".to_string());
-                kind.map(|k| {
-                    ReportFile::chainsaw(
-                        k,
-                        (!dir.as_os_str().is_empty()).then_some(dir.as_path()),
-                        &name,
-                    )
+                    .unwrap_or_else(|| ReportSpec::default().name);
+                kind.map(|format| ReportSpec {
+                    format,
+                    dir: (!dir.as_os_str().is_empty()).then_some(dir),
+                    name,
                 })
             }
         };
@@ -813,8 +796,8 @@ spec:
         assert_eq!(c.include.as_deref(), Some("^run-"));
         assert_eq!(c.exclude.as_deref(), Some("^skip-"));
         assert_eq!(
-            c.report,
-            Some(ReportFile {
+            c.report.map(|r| r.file()),
+            Some(crate::report::ReportFile {
                 format: ReportFormat::JUnit,
                 path: PathBuf::from("cfg/out/my-report.xml"),
             })
@@ -881,8 +864,8 @@ spec:
         assert_eq!(c.load.compiler, Some(crate::expr::Compiler::Cel));
         // `report: {}` is JSON named chainsaw-report next to the file (v1alpha2 defaults).
         assert_eq!(
-            c.report,
-            Some(ReportFile {
+            c.report.map(|r| r.file()),
+            Some(crate::report::ReportFile {
                 format: ReportFormat::Json,
                 path: PathBuf::from("cfg/chainsaw-report.json"),
             })

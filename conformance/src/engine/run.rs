@@ -1,7 +1,9 @@
-//! A whole run, as `kanon test` does it: load and filter scenarios (a positioned error
-//! before anything touches a cluster), make or find the cluster, install CRDs, start the
-//! operator, run the scenarios under the scheduling policy, write the reports, tear
-//! down what kanon made.
+//! A whole run, as `kanon test` does it: load, filter and shard scenarios (a file that
+//! does not load is a failed test of its own; a wrong run-level input, a positioned
+//! error before anything touches a cluster), make or find the cluster, install CRDs,
+//! start the operator, run the scenarios under the scheduling policy, wait for the
+//! namespaces they made to go, write the reports (also when interrupted), tear down
+//! what kanon made.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -9,10 +11,13 @@ use std::time::Instant;
 
 use serde_json::Value;
 
+use super::interrupt::Interrupt;
+use super::load_failure::LoadFailure;
 use super::lookup::KubeLookup;
 use super::operator::OperatorProcess;
-use super::runner::{RunContext, TestIds, run_numbered_scenario};
-use super::schedule::{Job, Policy, run_all};
+use super::runner::{RunContext, RunControl, TestIds, run_numbered_scenario};
+use super::schedule::{Job, Policy, run_all_until};
+use super::shard::Shard;
 use super::suite::OperatorCommand;
 use crate::cluster::{Cluster, ClusterKind, LocalOptions};
 use crate::faults::{ApiServerControl, Capabilities, FaultError, FaultProxy};
@@ -21,7 +26,7 @@ use crate::ops::OpEnv;
 use crate::report::ReportDir;
 use crate::report::conformance::Catalogue;
 use crate::report::console::{Console, Verbosity};
-use crate::report::model::{RunReport, now_rfc3339, summary_line};
+use crate::report::model::{RunReport, ScenarioReport, now_rfc3339, summary_line};
 use crate::scenario::{ParseError, Scenario, Timeouts};
 
 /// Everything `kanon test` can be told.
@@ -47,6 +52,8 @@ pub struct RunOptions {
     pub values_files: Vec<PathBuf>,
     /// `--set path=value` overrides.
     pub set: Vec<String>,
+    /// `--set-string path=value` overrides (the value always a string).
+    pub set_string: Vec<String>,
     /// Scheduling.
     pub policy: Policy,
     /// Only scenarios whose labels match this selector.
@@ -68,6 +75,20 @@ pub struct RunOptions {
     /// One more report file (a Chainsaw configuration's `reportFormat`, `reportPath`,
     /// `reportName`), written at the end of the run.
     pub report_file: Option<crate::report::ReportFile>,
+    /// A scenario file that does not load stops the whole run before any cluster is
+    /// touched (`--strict-load`); by default it is a failed test of its own.
+    pub strict_load: bool,
+    /// Run only this shard of the scenarios.
+    pub shard: Option<Shard>,
+    /// Wait at the end of each scenario until its namespace is gone (Chainsaw's
+    /// blocking teardown) instead of following the deletion in the background.
+    pub await_namespace_deletion: bool,
+    /// Pause after a failed operation until ENTER is pressed.
+    pub pause_on_failure: bool,
+    /// Colour on the console: `None` when stdout is a terminal and `NO_COLOR` is unset.
+    pub colour: Option<bool>,
+    /// Stops the run early, which still reports what ran.
+    pub interrupt: Interrupt,
 }
 
 /// Why a run could not start or finish.
@@ -81,8 +102,13 @@ pub enum RunError {
     Setup(String),
 }
 
-/// Reads `--values` files and applies `--set` overrides into one `$values` object.
-pub fn load_values(files: &[PathBuf], set: &[String]) -> Result<Value, RunError> {
+/// Reads `--values` files and applies `--set` and then `--set-string` overrides into
+/// one `$values` object.
+pub fn load_values(
+    files: &[PathBuf],
+    set: &[String],
+    set_string: &[String],
+) -> Result<Value, RunError> {
     let mut values = Value::Object(Default::default());
     for f in files {
         let text = std::fs::read_to_string(f).map_err(|e| {
@@ -95,37 +121,66 @@ pub fn load_values(files: &[PathBuf], set: &[String]) -> Result<Value, RunError>
             .map_err(|e| RunError::Input(vec![ParseError::from_saphyr(f, &e)]))?;
         super::eval::merge(&mut values, &v);
     }
-    for s in set {
-        let (path, raw) = s.split_once('=').ok_or_else(|| {
-            RunError::Input(vec![ParseError::file(
-                Path::new("--set"),
-                format!("{s:?}: expected path=value"),
-            )])
-        })?;
-        let leaf: Value = serde_saphyr::from_str(raw).unwrap_or(Value::String(raw.to_string()));
-        let mut overlay = leaf;
-        for key in path.rsplit('.') {
-            let mut m = serde_json::Map::new();
-            m.insert(key.to_string(), overlay);
-            overlay = Value::Object(m);
+    for (flag, list, as_string) in [("--set", set, false), ("--set-string", set_string, true)] {
+        for s in list {
+            let overlay = set_overlay(s, as_string)
+                .map_err(|e| RunError::Input(vec![ParseError::file(Path::new(flag), e)]))?;
+            super::eval::merge(&mut values, &overlay);
         }
-        super::eval::merge(&mut values, &overlay);
     }
     Ok(values)
 }
 
-/// Loads every scenario of `paths` (all errors, positioned) and applies the filters.
-pub fn load_scenarios(opts: &RunOptions) -> Result<Vec<Arc<Scenario>>, RunError> {
-    let mut all = Vec::new();
+/// One `--set` (or, `as_string`, `--set-string`) argument as an object to merge into
+/// `$values`: `a.b=1` is `{a: {b: 1}}` (with `as_string`, `{a: {b: "1"}}`).
+fn set_overlay(arg: &str, as_string: bool) -> Result<Value, String> {
+    let (path, raw) = arg
+        .split_once('=')
+        .ok_or_else(|| format!("{arg:?}: expected path=value"))?;
+    let mut overlay = if as_string {
+        Value::String(raw.to_string())
+    } else {
+        serde_saphyr::from_str(raw).unwrap_or(Value::String(raw.to_string()))
+    };
+    for key in path.rsplit('.') {
+        let mut m = serde_json::Map::new();
+        m.insert(key.to_string(), overlay);
+        overlay = Value::Object(m);
+    }
+    Ok(overlay)
+}
+
+/// What a run will do, decided before any cluster is touched.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// The scenario runs, in discovery order (after filters and sharding).
+    pub jobs: Vec<Job<ScenarioJob>>,
+    /// The sources that did not load (after filters and sharding), each with the name
+    /// it is reported under.
+    pub broken: Vec<(String, LoadFailure)>,
+}
+
+/// Loads every scenario of `paths` and applies the filters.
+///
+/// A scenario source (file or conventional folder) that does not load becomes a failed
+/// test in [`Plan::broken`], unless `strict_load` asks for today's all-or-nothing
+/// behaviour (then every error, positioned, and nothing runs). Paths that do not exist
+/// and wrong filters are errors of the run (exit code 2).
+pub fn plan(opts: &RunOptions) -> Result<Plan, RunError> {
+    let mut scenarios = Vec::new();
+    let mut failures = Vec::new();
     let mut errors = Vec::new();
     for p in &opts.paths {
         if !p.exists() {
             errors.push(ParseError::file(p, "no such file or folder"));
             continue;
         }
-        match crate::scenario::load_with(p, &opts.load) {
-            Ok(s) => all.extend(s),
-            Err(e) => errors.extend(e),
+        for source in crate::scenario::load_each(p, &opts.load) {
+            match source.loaded {
+                Ok(s) => scenarios.extend(s),
+                Err(e) if opts.strict_load => errors.extend(e),
+                Err(e) => failures.push(LoadFailure::new(&source.path, source.conventional, e)),
+            }
         }
     }
     if !errors.is_empty() {
@@ -146,13 +201,42 @@ pub fn load_scenarios(opts: &RunOptions) -> Result<Vec<Arc<Scenario>>, RunError>
         .map(regex::Regex::new)
         .transpose()
         .map_err(|e| bad("--exclude", e.to_string()))?;
-    Ok(all
+    let by_name = |name: &str| {
+        include.as_ref().is_none_or(|r| r.is_match(name))
+            && exclude.as_ref().is_none_or(|r| !r.is_match(name))
+    };
+    let scenarios: Vec<Arc<Scenario>> = scenarios
         .into_iter()
-        .filter(|s| selector.matches(&s.labels))
-        .filter(|s| include.as_ref().is_none_or(|r| r.is_match(&s.name)))
-        .filter(|s| exclude.as_ref().is_none_or(|r| !r.is_match(&s.name)))
+        .filter(|s| selector.matches(&s.labels) && by_name(&s.name))
         .map(Arc::new)
-        .collect())
+        .collect();
+    let mut jobs = jobs(&scenarios);
+    // A broken source keeps the name its scenario would have had, made unique.
+    let mut used: std::collections::HashSet<String> = jobs.iter().map(|j| j.name.clone()).collect();
+    let mut broken = Vec::new();
+    for f in failures {
+        if !by_name(&f.name) || (f.labels_known && !selector.matches(&f.labels)) {
+            continue;
+        }
+        let mut name = f.name.clone();
+        let mut n = 1;
+        while !used.insert(name.clone()) {
+            n += 1;
+            name = format!("{}#{n}", f.name);
+        }
+        broken.push((name, f));
+    }
+    if let Some(shard) = &opts.shard {
+        let names: Vec<&str> = jobs
+            .iter()
+            .map(|j| j.name.as_str())
+            .chain(broken.iter().map(|(n, _)| n.as_str()))
+            .collect();
+        let mut keep = shard.keeps(&names).into_iter();
+        jobs.retain(|_| keep.next().unwrap_or(false));
+        broken.retain(|_| keep.next().unwrap_or(false));
+    }
+    Ok(Plan { jobs, broken })
 }
 
 /// One scenario run: the scenario, its numbers for `$test`, its table row.
@@ -211,8 +295,8 @@ async fn start_proxy(config: &kube::Config, kubeconfig: &Path) -> Result<FaultPr
 pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
     let started = now_rfc3339();
     let t0 = Instant::now();
-    // Inputs first: nothing touches a cluster when a file is wrong.
-    let scenarios = load_scenarios(&opts)?;
+    // Inputs first: nothing touches a cluster when a run-level input is wrong.
+    let plan = plan(&opts)?;
     if let Some(op) = &opts.operator {
         super::operator::check_program(&op.command)
             .map_err(|e| RunError::Setup(format!("operator: {e}")))?;
@@ -228,7 +312,10 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
         .as_ref()
         .map(Catalogue::default_values)
         .unwrap_or_else(|| Value::Object(Default::default()));
-    super::eval::merge(&mut values, &load_values(&opts.values_files, &opts.set)?);
+    super::eval::merge(
+        &mut values,
+        &load_values(&opts.values_files, &opts.set, &opts.set_string)?,
+    );
     let values_used = catalogue
         .as_ref()
         .map(|c| c.values_used(&values))
@@ -242,12 +329,79 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
     if let Some(f) = &opts.report_file {
         f.prepare().map_err(|e| RunError::Setup(e.to_string()))?;
     }
-    let console = Arc::new(Console::stdout(if opts.quiet {
+    let verbosity = if opts.quiet {
         Verbosity::Quiet
     } else {
         Verbosity::Normal
-    }));
+    };
+    let console = Arc::new(match opts.colour {
+        Some(colour) => Console::new(Box::new(std::io::stdout()), colour, verbosity),
+        None => Console::stdout(verbosity),
+    });
+    if let Some(shard) = &opts.shard {
+        console.line_raw(&format!(
+            "kanon: {shard}: {} scenario run(s) of the suite",
+            plan.jobs.len() + plan.broken.len()
+        ));
+    }
 
+    // Files that did not load are failed tests, reported first; the others run.
+    let mut scenarios: Vec<ScenarioReport> = plan
+        .broken
+        .iter()
+        .map(|(name, f)| {
+            let r = f.report(name);
+            console.scenario(&r);
+            r
+        })
+        .collect();
+    if !plan.jobs.is_empty() {
+        let run = run_on_cluster(&opts, plan.jobs, values, report_dir.clone(), &console).await?;
+        scenarios.extend(run);
+    }
+
+    let report = RunReport {
+        kanon_version: env!("CARGO_PKG_VERSION").to_string(),
+        started,
+        duration: t0.elapsed(),
+        scenarios,
+        values: values_used,
+        interrupted: opts.interrupt.reason(),
+        shard: opts.shard.map(|s| s.info()),
+    };
+    if let Some(rd) = &report_dir {
+        rd.write_all(&report, catalogue.as_ref())
+            .map_err(|e| RunError::Setup(e.to_string()))?;
+    }
+    if let Some(f) = &opts.report_file {
+        f.write(&report)
+            .map_err(|e| RunError::Setup(e.to_string()))?;
+    }
+    for s in &report.scenarios {
+        for w in &s.warnings {
+            console.line_raw(&format!("kanon: warning: {} ({}): {w}", s.name, s.file));
+        }
+    }
+    if let Some(why) = &report.interrupted {
+        console.line_raw(&format!(
+            "kanon: interrupted ({why}); the reports hold what ran until then"
+        ));
+    }
+    console.summary(&report.totals());
+    tracing::debug!(summary = summary_line(&report.totals()), "run done");
+    Ok(report)
+}
+
+/// Makes or finds the cluster, installs CRDs, starts the operator, runs `jobs`, waits
+/// for the namespaces they made to go (their leftovers become warnings of the
+/// scenarios that made them) and tears down what it made; returns the jobs' reports.
+async fn run_on_cluster(
+    opts: &RunOptions,
+    jobs: Vec<Job<ScenarioJob>>,
+    values: Value,
+    report_dir: Option<ReportDir>,
+    console: &Arc<Console>,
+) -> Result<Vec<ScenarioReport>, RunError> {
     let local = LocalOptions {
         signal_teardown: false,
         ..LocalOptions::default()
@@ -348,19 +502,25 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
         console: console.clone(),
         run_id: super::namespace::random_suffix(),
         work_dir: work.path().to_path_buf(),
-        report_dir: report_dir.clone(),
+        report_dir,
         skip_delete: opts.skip_delete,
         namespace: opts.namespace.clone(),
         process_logs,
-        await_namespace_deletion: !cluster.is_owned(),
+        await_namespace_deletion: opts.await_namespace_deletion,
         faults,
         clusters: Default::default(),
+        control: RunControl {
+            interrupt: opts.interrupt.clone(),
+            teardown: Default::default(),
+            pause_on_failure: opts.pause_on_failure,
+        },
     });
 
     let run_ctx = ctx.clone();
-    let reports = run_all(
-        jobs(&scenarios),
+    let mut reports = run_all_until(
+        jobs,
         opts.policy,
+        opts.interrupt.clone(),
         move |(scenario, ids, row), name| {
             let ctx = run_ctx.clone();
             async move {
@@ -373,6 +533,24 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
     )
     .await;
 
+    // The run ends when every namespace it made is gone, or says what is left (before
+    // the operator stops: their content may wait on its finalizers).
+    let teardown = &ctx.control.teardown;
+    let waiting = teardown.pending();
+    if waiting > 0 && opts.interrupt.reason().is_none() {
+        console.line_raw(&format!(
+            "kanon: waiting for the deletion of {waiting} namespace(s)"
+        ));
+    }
+    let leftovers = tokio::select! {
+        l = teardown.finish() => l,
+        _ = opts.interrupt.wait() => {
+            teardown.abandon();
+            Vec::new()
+        }
+    };
+    super::teardown::attach(&mut reports, &leftovers);
+
     if let Some(op) = operator.as_mut()
         && let Some(status) = op.exited()
     {
@@ -382,30 +560,13 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
         ));
     }
     drop(operator);
-    let report = RunReport {
-        kanon_version: env!("CARGO_PKG_VERSION").to_string(),
-        started,
-        duration: t0.elapsed(),
-        scenarios: reports,
-        values: values_used,
-    };
-    if let Some(rd) = &report_dir {
-        rd.write_all(&report, catalogue.as_ref())
-            .map_err(|e| RunError::Setup(e.to_string()))?;
-    }
-    if let Some(f) = &opts.report_file {
-        f.write(&report)
-            .map_err(|e| RunError::Setup(e.to_string()))?;
-    }
-    console.summary(&report.totals());
-    tracing::debug!(summary = summary_line(&report.totals()), "run done");
     // Watchers stop before the cluster goes, so its teardown is not reported as
     // connection errors.
     drop(ctx);
     drop(admin);
     tokio::task::yield_now().await;
     drop(cluster);
-    Ok(report)
+    Ok(reports)
 }
 
 #[cfg(test)]

@@ -17,7 +17,9 @@ use tokio::time::Instant;
 
 use super::clusters::{ClusterPool, ClusterUse, ScenarioClusters};
 use super::exec::{self, OpOutcome};
+use super::interrupt::Interrupt;
 use super::namespace;
+use super::teardown::Teardown;
 use crate::expr::{Bindings, ClusterLookup};
 use crate::k8s::{Resolver, WatchHub};
 use crate::mocks::{MockSet, MockSpec as MockConfig};
@@ -65,14 +67,29 @@ pub struct RunContext {
     pub namespace: Option<String>,
     /// Log files of processes kanon started (the operator), for evidence.
     pub process_logs: Vec<(String, PathBuf)>,
-    /// Wait until a scenario's namespace is fully gone. Needed on clusters kanon does
-    /// not own; a throwaway cluster is torn down whole anyway, so waiting would only
-    /// add the namespace controller's few seconds to every scenario.
+    /// Wait at the end of each scenario until its namespace is gone, as Chainsaw does
+    /// (`--fast-namespace-deletion=false`; a scenario's `fastNamespaceDeletion` wins).
+    /// Otherwise the deletion is followed in the background ([`RunControl::teardown`])
+    /// and the next scenario does not wait for the namespace controller.
     pub await_namespace_deletion: bool,
     /// What `disrupt` operations can act on in this run.
     pub faults: crate::faults::Capabilities,
     /// Connections to the other clusters scenarios name (`spec.clusters`).
     pub clusters: ClusterPool,
+    /// Interruption, namespace deletions followed in the background, pausing.
+    pub control: RunControl,
+}
+
+/// What steers a run from outside its scenarios.
+#[derive(Debug, Default)]
+pub struct RunControl {
+    /// Set on SIGINT / SIGTERM: `try` blocks stop, `finally` and cleanup still run.
+    pub interrupt: Interrupt,
+    /// Namespace deletions still being followed; the run waits for them at its end.
+    pub teardown: Teardown,
+    /// Wait for ENTER on the terminal after a failed operation (Chainsaw's
+    /// `--pause-on-failure`), so the cluster can be inspected before catch and cleanup.
+    pub pause_on_failure: bool,
 }
 
 impl std::fmt::Debug for RunContext {
@@ -219,6 +236,7 @@ fn skipped_report(scenario: &Scenario, name: &str) -> ScenarioReport {
         attempts: Vec::new(),
         evidence: None,
         skip_reason: None,
+        warnings: Vec::new(),
     }
 }
 
@@ -463,7 +481,9 @@ pub async fn run_numbered_scenario(
 
     // Cleanup: step cleanup blocks in reverse, created objects in reverse, namespace.
     let ran_steps = failed_step.map(|i| i + 1).unwrap_or(scenario.steps.len());
-    if let Some(d) = scenario.delay_before_cleanup {
+    if let Some(d) = scenario.delay_before_cleanup
+        && ctx.control.interrupt.reason().is_none()
+    {
         tokio::time::sleep(d).await;
     }
     let mut cleanup_ops = Vec::new();
@@ -633,35 +653,74 @@ async fn delete_all(
     });
     reports.extend(futures::future::join_all(waits).await);
     if created_ns {
-        let ns = &env.namespace;
-        hub.release_namespace(ns);
-        let t = Instant::now();
-        let started = now_rfc3339();
-        let result = if cx.ctx.await_namespace_deletion {
-            namespace::delete_namespace(env, ns, cleanup_timeout.max(Duration::from_secs(60))).await
-        } else {
-            namespace::request_namespace_deletion(env, ns).await
-        };
-        reports.push(OperationReport {
-            operation: "delete".into(),
-            block: "cleanup".into(),
-            location: source(&cx.scenario.location),
-            object: Some(format!("v1/Namespace {ns}")),
-            status: if result.is_ok() {
-                Status::Passed
-            } else {
-                Status::Failed
-            },
-            started,
-            duration: t.elapsed(),
-            failure: result.err().map(|e| Failure {
-                message: format!("namespace cleanup: {e}"),
-                ..Default::default()
-            }),
-            output: String::new(),
-        });
+        reports.push(delete_namespace(cx, env, hub, cleanup_timeout).await);
     }
     reports
+}
+
+/// Deletes the scenario's namespace through `env`: waits until it is gone when the
+/// scenario or the run asks for Chainsaw's blocking teardown (a namespace that stays is
+/// then a failure), else leaves the deletion to be followed in the background (a
+/// namespace that stays is then a warning at the end of the run).
+async fn delete_namespace(
+    cx: &ScenarioCx<'_>,
+    env: &OpEnv,
+    hub: &WatchHub,
+    cleanup_timeout: Duration,
+) -> OperationReport {
+    let ns = &env.namespace;
+    hub.release_namespace(ns);
+    let t = Instant::now();
+    let started = now_rfc3339();
+    let blocking = cx
+        .scenario
+        .fast_namespace_deletion
+        .map(|fast| !fast)
+        .unwrap_or(cx.ctx.await_namespace_deletion);
+    let propagation = cx
+        .scenario
+        .deletion_propagation_policy
+        .map(exec::propagation)
+        .or(Some(kube::api::PropagationPolicy::Background));
+    let requested = namespace::request_deletion(&env.client, ns, propagation).await;
+    let (result, output) = match requested {
+        Err(e) => (Err(format!("namespace cleanup: {e}")), String::new()),
+        Ok(uid) if blocking => (
+            namespace::wait_gone(&env.client, ns, uid.as_deref(), cleanup_timeout)
+                .await
+                .map_err(|left| format!("namespace cleanup: {left}")),
+            String::new(),
+        ),
+        Ok(uid) => {
+            cx.ctx
+                .control
+                .teardown
+                .follow(&env.client, &cx.name, ns, uid, cleanup_timeout);
+            (
+                Ok(()),
+                "deletion requested; followed in the background until the end of the run"
+                    .to_string(),
+            )
+        }
+    };
+    OperationReport {
+        operation: "delete".into(),
+        block: "cleanup".into(),
+        location: source(&cx.scenario.location),
+        object: Some(format!("v1/Namespace {ns}")),
+        status: if result.is_ok() {
+            Status::Passed
+        } else {
+            Status::Failed
+        },
+        started,
+        duration: t.elapsed(),
+        failure: result.err().map(|message| Failure {
+            message,
+            ..Default::default()
+        }),
+        output,
+    }
 }
 
 /// Creates the namespace `ns` through `env` unless it exists; a fresh (not `fixed`)
@@ -826,6 +885,39 @@ fn step_binding(index: usize) -> Value {
     serde_json::json!({"id": index + 1})
 }
 
+/// The report of `op`, stopped (or never started) because the run was interrupted.
+fn interrupted(op: &crate::scenario::StepOperation, why: &str) -> OpOutcome {
+    OpOutcome {
+        report: OperationReport {
+            operation: op.operation.name().to_string(),
+            block: "try".into(),
+            location: source(op.operation.location()),
+            object: None,
+            status: Status::Failed,
+            started: now_rfc3339(),
+            duration: Duration::ZERO,
+            failure: Some(Failure {
+                message: format!("interrupted ({why})"),
+                ..Default::default()
+            }),
+            output: String::new(),
+        },
+        bindings: None,
+    }
+}
+
+/// Chainsaw's `--pause-on-failure`: waits until ENTER is pressed (or stdin is closed),
+/// one scenario at a time, so that the cluster can be looked at as the failure left it.
+async fn pause(scenario: &str, step: &str) {
+    use tokio::io::AsyncBufReadExt;
+    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _turn = ONE_AT_A_TIME.lock().await;
+    eprintln!("kanon: {scenario} | {step} failed; press ENTER to continue...");
+    let mut line = String::new();
+    let mut stdin = tokio::io::BufReader::new(tokio::io::stdin());
+    let _ = stdin.read_line(&mut line).await;
+}
+
 /// Runs the step at `index`; returns its report, its first failure, and the scope after it.
 async fn run_step(
     cx: &ScenarioCx<'_>,
@@ -850,9 +942,13 @@ async fn run_step(
             );
         }
     };
+    let interrupt = &cx.ctx.control.interrupt;
     for op in &step.try_ {
-        let OpOutcome { report, bindings } =
-            exec::run_operation(cx, step, op, "try", &b, cx.deadline).await;
+        let OpOutcome { report, bindings } = tokio::select! {
+            biased;
+            why = interrupt.wait() => interrupted(op, &why),
+            outcome = exec::run_operation(cx, step, op, "try", &b, cx.deadline) => outcome,
+        };
         cx.ctx.console.operation(&cx.name, &step.name, &report);
         if let Some(nb) = bindings {
             b = nb;
@@ -862,11 +958,15 @@ async fn run_step(
             failure.get_or_insert_with(|| report.failure.clone().unwrap_or_default());
         }
         ops.push(report);
-        if failed && !op.continue_on_error {
+        if failed && interrupt.reason().is_none() && cx.ctx.control.pause_on_failure {
+            pause(&cx.name, &step.name).await;
+        }
+        if failed && (!op.continue_on_error || interrupt.reason().is_some()) {
             break;
         }
     }
-    if failure.is_some() {
+    // An interrupted run skips the diagnostics of `catch`; `finally` still undoes.
+    if failure.is_some() && interrupt.reason().is_none() {
         for op in cx.scenario.catch.iter().chain(step.catch.iter()) {
             let r = exec::run_operation(cx, step, op, "catch", &b, None).await;
             cx.ctx.console.operation(&cx.name, &step.name, &r.report);

@@ -9,7 +9,9 @@
 //! - a failed scenario is run again up to `retries` times; one that passes on a retry is
 //!   `flaky`, and every attempt is kept;
 //! - `repeat` runs each scenario that many times in sequence (each run reported as its
-//!   own scenario, `name#2`, `name#3`, ...).
+//!   own scenario, `name#2`, `name#3`, ...);
+//! - once the run is interrupted, nothing new starts and what did not start is reported
+//!   skipped, with the reason.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -17,6 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::{RwLock, Semaphore};
 
+use super::interrupt::Interrupt;
 use crate::report::model::{ScenarioReport, Status};
 
 /// How to schedule a run.
@@ -71,6 +74,7 @@ fn skipped<S>(job: &Job<S>, name: String) -> ScenarioReport {
         attempts: Vec::new(),
         evidence: None,
         skip_reason: None,
+        warnings: Vec::new(),
     }
 }
 
@@ -100,6 +104,23 @@ where
     F: Fn(S, String) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ScenarioReport> + Send + 'static,
 {
+    run_all_until(jobs, policy, Interrupt::new(), run).await
+}
+
+/// [`run_all`] that `interrupt` can stop: from then on no scenario starts (nor is
+/// retried), and those that did not start are reported skipped, saying why. Running
+/// scenarios are left to end by themselves (the runner stops their `try` blocks).
+pub async fn run_all_until<S, F, Fut>(
+    jobs: Vec<Job<S>>,
+    policy: Policy,
+    interrupt: Interrupt,
+    run: F,
+) -> Vec<ScenarioReport>
+where
+    S: Clone + Send + Sync + 'static,
+    F: Fn(S, String) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ScenarioReport> + Send + 'static,
+{
     let slots = Arc::new(Semaphore::new(policy.parallel.max(1)));
     let exclusive = Arc::new(RwLock::new(()));
     let failed = Arc::new(AtomicBool::new(false));
@@ -112,24 +133,42 @@ where
             } else {
                 format!("{}#{n}", job.name)
             };
-            let (slots, exclusive, failed, run, job) = (
+            let (slots, exclusive, failed, run, job, interrupt) = (
                 slots.clone(),
                 exclusive.clone(),
                 failed.clone(),
                 run.clone(),
                 job.clone(),
+                interrupt.clone(),
             );
             handles.push(tokio::spawn(async move {
-                // A lone scenario takes the write side: it waits for the running ones
-                // and keeps new ones out.
-                let _turn = if job.concurrent {
-                    Err(exclusive.read_owned().await)
-                } else {
-                    Ok(exclusive.write_owned().await)
+                let not_started = |job: &Job<S>, name: String| {
+                    let mut r = skipped(job, name);
+                    r.skip_reason = interrupt
+                        .reason()
+                        .map(|why| format!("not started: the run was interrupted ({why})"));
+                    r
                 };
-                let Ok(_slot) = slots.acquire_owned().await else {
+                let turn_and_slot = async {
+                    // A lone scenario takes the write side: it waits for the running
+                    // ones and keeps new ones out.
+                    let turn = if job.concurrent {
+                        Err(exclusive.read_owned().await)
+                    } else {
+                        Ok(exclusive.write_owned().await)
+                    };
+                    (turn, slots.acquire_owned().await)
+                };
+                let (_turn, slot) = tokio::select! {
+                    got = turn_and_slot => got,
+                    _ = interrupt.wait() => return not_started(&job, name),
+                };
+                let Ok(_slot) = slot else {
                     return skipped(&job, name);
                 };
+                if interrupt.reason().is_some() {
+                    return not_started(&job, name);
+                }
                 if policy.fail_fast && failed.load(Ordering::SeqCst) {
                     return skipped(&job, name);
                 }
@@ -138,7 +177,7 @@ where
                     let report = run(job.item.clone(), name.clone()).await;
                     let passed = report.status.is_success() || report.status == Status::Skipped;
                     reports.push(report);
-                    if passed {
+                    if passed || interrupt.reason().is_some() {
                         break;
                     }
                 }
@@ -186,6 +225,7 @@ mod tests {
             }],
             evidence: None,
             skip_reason: None,
+            warnings: Vec::new(),
         }
     }
 
@@ -328,5 +368,50 @@ mod tests {
         .await;
         let names: Vec<&str> = reports.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["r", "r#2", "r#3"]);
+    }
+
+    #[tokio::test]
+    async fn an_interrupt_lets_the_running_scenario_end_and_starts_nothing_more() {
+        let interrupt = Interrupt::new();
+        let i = interrupt.clone();
+        let reports = run_all_until(
+            vec![
+                job("running", true),
+                job("queued", true),
+                job("later", false),
+            ],
+            Policy {
+                parallel: 1,
+                retries: 2,
+                ..Policy::default()
+            },
+            interrupt,
+            move |item, name| {
+                let i = i.clone();
+                async move {
+                    assert_eq!(item, "running", "nothing starts after the interrupt");
+                    i.trigger("SIGINT");
+                    report(&name, Status::Failed)
+                }
+            },
+        )
+        .await;
+        let got: Vec<(&str, Status, usize)> = reports
+            .iter()
+            .map(|r| (r.name.as_str(), r.status, r.attempts.len()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("running", Status::Failed, 1),
+                ("queued", Status::Skipped, 0),
+                ("later", Status::Skipped, 0)
+            ],
+            "no retry after the interrupt"
+        );
+        assert_eq!(
+            reports[1].skip_reason.as_deref(),
+            Some("not started: the run was interrupted (SIGINT)")
+        );
     }
 }

@@ -40,7 +40,8 @@ pub async fn delete(
 pub struct PendingDeletion {
     target: super::Target,
     kind: String,
-    uids: Vec<String>,
+    /// The name and uid of each object whose deletion was accepted.
+    pending: Vec<(String, String)>,
     deleted: Vec<ObjectRef>,
 }
 
@@ -80,7 +81,7 @@ pub async fn request_deletion(env: &OpEnv, spec: &DeleteSpec) -> Result<PendingD
         ..Default::default()
     };
     let mut deleted = Vec::new();
-    let mut uids = Vec::new();
+    let mut pending = Vec::new();
     for name in names {
         let r = ObjectRef {
             api_version: spec.api_version.clone(),
@@ -91,7 +92,7 @@ pub async fn request_deletion(env: &OpEnv, spec: &DeleteSpec) -> Result<PendingD
         match api.delete(&name, &dp).await {
             Ok(either) => {
                 if let Some(uid) = either.left().and_then(|o| o.metadata.uid) {
-                    uids.push(uid);
+                    pending.push((name.clone(), uid));
                 }
                 env.forget_created(&r);
                 deleted.push(r);
@@ -103,35 +104,66 @@ pub async fn request_deletion(env: &OpEnv, spec: &DeleteSpec) -> Result<PendingD
     Ok(PendingDeletion {
         target,
         kind: spec.kind.clone(),
-        uids,
+        pending,
         deleted,
     })
 }
 
 impl PendingDeletion {
-    /// Waits, watch-driven, until every object deleted is gone; returns them.
+    /// Waits, watch-driven, until every object deleted is gone; returns them. The
+    /// shared watch decides while it keeps up; when it cannot catch up with the API
+    /// server, or at the deadline, the objects are read directly, so a deletion that
+    /// finished is never reported as hanging because a watch lagged.
     pub async fn wait(self, env: &OpEnv, timeout: Duration) -> Result<Vec<ObjectRef>, OpError> {
-        if self.uids.is_empty() {
+        if self.pending.is_empty() {
             return Ok(self.deleted);
         }
-        let mut sub = env.watch(&self.target, timeout).await?;
-        let uids = &self.uids;
-        let outcome = wait_for(&mut sub, Instant::now() + timeout, |objs| {
-            let left: Vec<String> = objs
-                .iter()
-                .filter(|o| o.metadata.uid.as_ref().is_some_and(|u| uids.contains(u)))
-                .map(|o| o.metadata.name.clone().unwrap_or_default())
-                .collect();
-            if left.is_empty() { Ok(()) } else { Err(left) }
-        })
-        .await;
+        let deadline = Instant::now() + timeout;
+        let uids: Vec<&str> = self.pending.iter().map(|(_, u)| u.as_str()).collect();
+        let outcome = match env.watch(&self.target, timeout).await {
+            Ok(mut sub) => {
+                wait_for(&mut sub, deadline, |objs| {
+                    let left: Vec<String> = objs
+                        .iter()
+                        .filter(|o| o.metadata.uid.as_deref().is_some_and(|u| uids.contains(&u)))
+                        .map(|o| o.metadata.name.clone().unwrap_or_default())
+                        .collect();
+                    if left.is_empty() { Ok(()) } else { Err(left) }
+                })
+                .await
+            }
+            Err(e) => match self.still_present(env).await {
+                Ok(left) if left.is_empty() => return Ok(self.deleted),
+                _ => return Err(e),
+            },
+        };
         match outcome {
             WaitOutcome::Passed(()) => Ok(self.deleted),
-            WaitOutcome::TimedOut(left) => Err(OpError::Timeout {
-                what: format!("deletion of {} {}", self.kind, left.join(", ")),
-                timeout,
-                last: Some("still present (finalizers?)".into()),
-            }),
+            WaitOutcome::TimedOut(watched) => {
+                let left = self.still_present(env).await.unwrap_or(watched);
+                if left.is_empty() {
+                    return Ok(self.deleted);
+                }
+                Err(OpError::Timeout {
+                    what: format!("deletion of {} {}", self.kind, left.join(", ")),
+                    timeout,
+                    last: Some("still present (finalizers?)".into()),
+                })
+            }
         }
+    }
+
+    /// The names of the deleted objects still there, read from the API server itself.
+    async fn still_present(&self, env: &OpEnv) -> Result<Vec<String>, kube::Error> {
+        let api = self.target.api(&env.client);
+        let mut left = Vec::new();
+        for (name, uid) in &self.pending {
+            if let Some(o) = api.get_opt(name).await?
+                && o.metadata.uid.as_deref() == Some(uid.as_str())
+            {
+                left.push(name.clone());
+            }
+        }
+        Ok(left)
     }
 }

@@ -235,6 +235,9 @@ pub struct ScenarioRef {
     /// Why it was skipped, when the run could not perform it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skip_reason: Option<String>,
+    /// Its warnings (a namespace it made that did not go away).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// The whole clause report.
@@ -255,6 +258,44 @@ pub struct ConformanceReport {
     /// Each documented `$values` entry with its default and what this run used.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub values: Vec<ValueUse>,
+    /// The signal that stopped the run early: the verdicts cover what ran until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<String>,
+    /// Every scenario's warnings, whether or not it names a clause.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<ScenarioWarning>,
+}
+
+impl ConformanceReport {
+    /// The catalogue this report was built against, as far as it holds it (the values'
+    /// descriptions are not kept): what merging shards' reports uses when no catalogue
+    /// file is at hand.
+    pub fn catalogue(&self) -> Catalogue {
+        Catalogue {
+            contract: self.contract.clone(),
+            clauses: self.clauses.iter().map(|c| c.clause.clone()).collect(),
+            values: self
+                .values
+                .iter()
+                .map(|v| ValueDoc {
+                    name: v.name.clone(),
+                    default: v.default.clone(),
+                    description: String::new(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A warning of one scenario of the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioWarning {
+    /// The scenario.
+    pub scenario: String,
+    /// Its file.
+    pub file: String,
+    /// What went wrong.
+    pub warning: String,
 }
 
 /// A documented `$values` entry in a run.
@@ -283,6 +324,7 @@ pub fn build(catalogue: &Catalogue, run: &RunReport) -> ConformanceReport {
                 failure: s.failure().map(|f| f.message.clone()),
                 evidence: s.evidence.clone(),
                 skip_reason: s.skip_reason.clone(),
+                warnings: s.warnings.clone(),
             })
             .collect();
         let ran: Vec<&ScenarioRef> = scenarios
@@ -326,6 +368,18 @@ pub fn build(catalogue: &Catalogue, run: &RunReport) -> ConformanceReport {
                 used: run.values.get(&v.name).cloned().unwrap_or(Value::Null),
             })
             .collect(),
+        interrupted: run.interrupted.clone(),
+        warnings: run
+            .scenarios
+            .iter()
+            .flat_map(|s| {
+                s.warnings.iter().map(|w| ScenarioWarning {
+                    scenario: s.name.clone(),
+                    file: s.file.clone(),
+                    warning: w.clone(),
+                })
+            })
+            .collect(),
     }
 }
 
@@ -356,6 +410,11 @@ pub fn render_markdown(r: &ConformanceReport) -> String {
         r.failed,
         r.not_covered
     ));
+    if let Some(why) = &r.interrupted {
+        out.push_str(&format!(
+            "**The run was interrupted ({why})**: these verdicts cover what ran until then.\n\n"
+        ));
+    }
     out.push_str("| Clause | Title | Result | Scenarios |\n|---|---|---|---|\n");
     for c in &r.clauses {
         let verdict = match c.verdict {
@@ -411,6 +470,17 @@ pub fn render_markdown(r: &ConformanceReport) -> String {
             }
         }
     }
+    if !r.warnings.is_empty() {
+        out.push_str("\n## Warnings\n");
+        for w in &r.warnings {
+            out.push_str(&format!(
+                "\n- `{}` ({}): {}\n",
+                w.scenario,
+                w.file,
+                md_escape(&w.warning)
+            ));
+        }
+    }
     if !r.values.is_empty() {
         out.push_str("\n## Values\n\n| Value | Default | This run |\n|---|---|---|\n");
         for v in &r.values {
@@ -462,6 +532,7 @@ mod tests {
             }],
             evidence: None,
             skip_reason: None,
+            warnings: Vec::new(),
         }
     }
 
@@ -494,6 +565,8 @@ mod tests {
                 scenario("d", &["TEL-1", "XYZ-9"], Status::Flaky),
             ],
             values: Default::default(),
+            interrupted: None,
+            shard: None,
         };
         let r = build(&catalogue(), &run);
         let v: Vec<(&str, Verdict)> = r
@@ -592,6 +665,8 @@ mod tests {
             duration: Duration::ZERO,
             scenarios: vec![],
             values: used,
+            interrupted: None,
+            shard: None,
         };
         let md = render_markdown(&build(&with_values(), &run));
         assert!(

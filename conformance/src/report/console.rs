@@ -160,6 +160,12 @@ impl Console {
             && let Some(f) = s.failure()
         {
             text.push_str(&format!("\n      {}", f.message));
+            // Without steps (a file that did not load), nothing else showed the errors.
+            if s.attempts.last().is_some_and(|a| a.steps.is_empty()) && f.errors.len() > 1 {
+                for e in &f.errors {
+                    text.push_str(&format!("\n      {e}"));
+                }
+            }
             if let Some(e) = &s.evidence {
                 text.push_str(&format!("\n      evidence: {e}"));
             }

@@ -1,4 +1,6 @@
-//! `junit.xml`: one testcase per scenario, steps as properties, the failure with its diff.
+//! `junit.xml`: one testcase per scenario, steps as properties, the failure with its diff,
+//! warnings as properties and in `system-err`; an interrupted or sharded run says so in
+//! the suite's properties.
 
 use quick_xml::Writer;
 use quick_xml::events::{BytesCData, BytesDecl, BytesEnd, BytesStart, BytesText, Event};
@@ -39,6 +41,26 @@ pub fn render(run: &RunReport) -> Result<String, std::io::Error> {
     suite.push_attribute(("timestamp", run.started.as_str()));
     w.write_event(Event::Start(suite))
         .map_err(std::io::Error::other)?;
+    let mut run_props: Vec<(&str, String)> = Vec::new();
+    if let Some(why) = &run.interrupted {
+        run_props.push(("interrupted", why.clone()));
+    }
+    if let Some(shard) = &run.shard {
+        run_props.push(("shard", format!("{}/{}", shard.index, shard.count)));
+    }
+    if !run_props.is_empty() {
+        w.write_event(Event::Start(BytesStart::new("properties")))
+            .map_err(std::io::Error::other)?;
+        for (name, value) in &run_props {
+            let mut p = BytesStart::new("property");
+            p.push_attribute(("name", *name));
+            p.push_attribute(("value", value.as_str()));
+            w.write_event(Event::Empty(p))
+                .map_err(std::io::Error::other)?;
+        }
+        w.write_event(Event::End(BytesEnd::new("properties")))
+            .map_err(std::io::Error::other)?;
+    }
 
     for s in &run.scenarios {
         let mut case = BytesStart::new("testcase");
@@ -57,6 +79,9 @@ pub fn render(run: &RunReport) -> Result<String, std::io::Error> {
         }
         props.push(("namespace".into(), s.namespace.clone()));
         props.push(("attempts".into(), s.attempts.len().to_string()));
+        for (i, warning) in s.warnings.iter().enumerate() {
+            props.push((format!("warning.{}", i + 1), warning.clone()));
+        }
         if s.status == Status::Flaky {
             props.push(("flaky".into(), "true".into()));
         }
@@ -115,6 +140,15 @@ pub fn render(run: &RunReport) -> Result<String, std::io::Error> {
                 w.write_event(Event::Empty(el))
                     .map_err(std::io::Error::other)?;
             }
+        }
+        if !s.warnings.is_empty() {
+            // JUnit has no warnings: they go where CI tools show a test's output.
+            w.write_event(Event::Start(BytesStart::new("system-err")))
+                .map_err(std::io::Error::other)?;
+            let text: Vec<String> = s.warnings.iter().map(|w| format!("warning: {w}")).collect();
+            write_cdata(&mut w, &text.join("\n")).map_err(io)?;
+            w.write_event(Event::End(BytesEnd::new("system-err")))
+                .map_err(std::io::Error::other)?;
         }
         w.write_event(Event::End(BytesEnd::new("testcase")))
             .map_err(std::io::Error::other)?;

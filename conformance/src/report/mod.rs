@@ -1,10 +1,12 @@
 //! Reports: the console as a run goes, and at the end `junit.xml`, `report.json`,
-//! `conformance.md` / `conformance.json` (clause by clause) in a report directory.
+//! `conformance.md` / `conformance.json` (clause by clause) in a report directory;
+//! [`merge`] joins the reports of a sharded suite's shards.
 
 pub mod conformance;
 pub mod console;
 pub mod evidence;
 pub mod junit;
+pub mod merge;
 pub mod model;
 
 use std::path::{Path, PathBuf};
@@ -113,12 +115,60 @@ pub enum ReportFormat {
 }
 
 impl ReportFormat {
+    /// Chainsaw's format name (`JSON`, `XML`, `JUNIT-TEST`, `JUNIT-STEP`,
+    /// `JUNIT-OPERATION`) as kanon writes it, with a warning when kanon writes another
+    /// shape than Chainsaw would.
+    pub fn from_chainsaw(name: &str) -> Result<(Self, Option<String>), String> {
+        match name {
+            "JSON" => Ok((ReportFormat::Json, None)),
+            "XML" | "JUNIT-TEST" => Ok((ReportFormat::JUnit, None)),
+            "JUNIT-STEP" | "JUNIT-OPERATION" => Ok((
+                ReportFormat::JUnit,
+                Some(format!(
+                    "report format {name} is not supported by kanon, JUNIT-TEST written instead: kanon's JUnit report has one testcase per scenario"
+                )),
+            )),
+            other => Err(format!(
+                "unknown report format {other:?}: expected JSON, XML, JUNIT-TEST, JUNIT-STEP or JUNIT-OPERATION"
+            )),
+        }
+    }
+
     /// The extension Chainsaw gives the file: `json` or `xml`.
     pub fn extension(self) -> &'static str {
         match self {
             ReportFormat::Json => "json",
             ReportFormat::JUnit => "xml",
         }
+    }
+}
+
+/// Chainsaw's report settings (`reportFormat`, `reportPath`, `reportName`, or the
+/// `--report-*` flags), before they name a file: a flag replaces one of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportSpec {
+    /// The format (default JSON).
+    pub format: ReportFormat,
+    /// The folder (none: the current one).
+    pub dir: Option<PathBuf>,
+    /// The name (default `chainsaw-report`).
+    pub name: String,
+}
+
+impl Default for ReportSpec {
+    fn default() -> Self {
+        Self {
+            format: ReportFormat::Json,
+            dir: None,
+            name: "chainsaw-report".into(),
+        }
+    }
+}
+
+impl ReportSpec {
+    /// The file these settings name.
+    pub fn file(&self) -> ReportFile {
+        ReportFile::chainsaw(self.format, self.dir.as_deref(), &self.name)
     }
 }
 
@@ -212,12 +262,15 @@ mod tests {
             attempts,
             evidence: None,
             skip_reason: None,
+            warnings: Vec::new(),
         };
         RunReport {
             kanon_version: "0.1.0".into(),
             started: "2026-11-23T07:00:00Z".into(),
             duration: Duration::from_secs(3),
             values: Default::default(),
+            interrupted: None,
+            shard: None,
             scenarios: vec![
                 mk("ok", Status::Passed, vec![attempt(Status::Passed, "")]),
                 mk(

@@ -153,6 +153,10 @@ pub struct ScenarioReport {
     /// Why it was skipped, when the run could not perform it (a `disrupt` it cannot do).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skip_reason: Option<String>,
+    /// What went wrong without failing it (a namespace it made that did not go away,
+    /// with what is left in it and why).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl ScenarioReport {
@@ -183,6 +187,22 @@ pub struct RunReport {
     /// values may be secrets).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub values: std::collections::BTreeMap<String, serde_json::Value>,
+    /// The signal that stopped the run early (`SIGINT`, `SIGTERM`): the report holds
+    /// what ran until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<String>,
+    /// The shard of the suite this run was (`--shard-index` / `--shard-count`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardInfo>,
+}
+
+/// Which part of a sharded suite a run covered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardInfo {
+    /// Its index, from 0.
+    pub index: usize,
+    /// How many shards the suite was split into.
+    pub count: usize,
 }
 
 /// Counts of a run.
@@ -216,9 +236,14 @@ impl RunReport {
         t
     }
 
-    /// Whether every scenario passed (or was skipped).
+    /// Whether every scenario passed (or was skipped) and the run was not interrupted.
     pub fn success(&self) -> bool {
-        self.totals().failed == 0
+        self.totals().failed == 0 && self.interrupted.is_none()
+    }
+
+    /// How many warnings its scenarios carry.
+    pub fn warning_count(&self) -> usize {
+        self.scenarios.iter().map(|s| s.warnings.len()).sum()
     }
 }
 

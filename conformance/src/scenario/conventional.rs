@@ -225,6 +225,7 @@ pub(crate) fn load_conventional(
         catch: vec![],
         deletion_propagation_policy: None,
         delay_before_cleanup: None,
+        fast_namespace_deletion: None,
         force_termination_grace_period: None,
         cluster: None,
         clusters: Vec::new(),

@@ -156,27 +156,10 @@ pub fn load(path: &Path) -> Result<Vec<Scenario>, Vec<ParseError>> {
 
 /// [`load`] with run-wide defaults (a Chainsaw `Configuration`'s).
 pub fn load_with(path: &Path, opts: &LoadOptions) -> Result<Vec<Scenario>, Vec<ParseError>> {
-    if !path.is_dir() {
-        return load_file_with(path, opts);
-    }
-    let mut errors = Vec::new();
-    let found = discover_with(path, opts, &mut errors);
     let mut scenarios = Vec::new();
-    for source in found {
-        let loaded = match &source {
-            Found::File(file) => load_file_with(file, opts),
-            Found::Conventional(dir, files) => super::conventional::load_conventional(
-                dir,
-                files,
-                opts.compiler.unwrap_or_default(),
-            )
-            .map(|mut s| {
-                opts.fill(&mut s);
-                merge_clusters(&opts.clusters, &mut s.clusters);
-                vec![s]
-            }),
-        };
-        match loaded {
+    let mut errors = Vec::new();
+    for source in load_each(path, opts) {
+        match source.loaded {
             Ok(mut s) => scenarios.append(&mut s),
             Err(mut e) => errors.append(&mut e),
         }
@@ -186,6 +169,66 @@ pub fn load_with(path: &Path, opts: &LoadOptions) -> Result<Vec<Scenario>, Vec<P
     } else {
         Err(errors)
     }
+}
+
+/// One scenario source (a scenario file, a conventional-layout folder, or a folder that
+/// could not be read) and what loading it gave.
+#[derive(Debug)]
+pub struct LoadedSource {
+    /// The file or folder.
+    pub path: PathBuf,
+    /// Whether `path` is a conventional-layout folder (its step files make one scenario).
+    pub conventional: bool,
+    /// Its scenarios, or every error found in it (and in the files it references).
+    pub loaded: Result<Vec<Scenario>, Vec<ParseError>>,
+}
+
+/// Loads every scenario source of `path` (a file, or a folder searched recursively)
+/// separately, in path order, so that a broken one does not keep the others from
+/// running: each source carries its own scenarios or its own errors.
+pub fn load_each(path: &Path, opts: &LoadOptions) -> Vec<LoadedSource> {
+    if !path.is_dir() {
+        return vec![LoadedSource {
+            path: path.to_path_buf(),
+            conventional: false,
+            loaded: load_file_with(path, opts),
+        }];
+    }
+    let mut errors = Vec::new();
+    let found = discover_with(path, opts, &mut errors);
+    // Folders that could not be read are sources of their own.
+    let mut out: Vec<LoadedSource> = errors
+        .into_iter()
+        .map(|e| LoadedSource {
+            path: e.file.clone(),
+            conventional: false,
+            loaded: Err(vec![e]),
+        })
+        .collect();
+    for source in found {
+        out.push(match source {
+            Found::File(file) => LoadedSource {
+                loaded: load_file_with(&file, opts),
+                path: file,
+                conventional: false,
+            },
+            Found::Conventional(dir, files) => LoadedSource {
+                loaded: super::conventional::load_conventional(
+                    &dir,
+                    &files,
+                    opts.compiler.unwrap_or_default(),
+                )
+                .map(|mut s| {
+                    opts.fill(&mut s);
+                    merge_clusters(&opts.clusters, &mut s.clusters);
+                    vec![s]
+                }),
+                path: dir,
+                conventional: true,
+            },
+        });
+    }
+    out
 }
 
 /// A scenario source found under a directory.
@@ -878,6 +921,7 @@ impl Cx {
             deletion_propagation_policy: self
                 .propagation(spec.deletion_propagation_policy.as_ref()),
             delay_before_cleanup: self.duration(spec.delay_before_cleanup.as_ref()),
+            fast_namespace_deletion: None,
             force_termination_grace_period: self
                 .duration(spec.force_termination_grace_period.as_ref()),
             cluster,

@@ -69,9 +69,9 @@ mod validate;
 
 pub use duration::{format_duration, parse_duration};
 pub use load::{
-    CHAINSAW_API_VERSION, KANON_API_VERSION, LoadOptions, RESERVED_BINDINGS, SCENARIO_FILE_NAMES,
-    is_binding_name, load, load_documents, load_file, load_file_with, load_with, parse_str,
-    parse_str_with,
+    CHAINSAW_API_VERSION, KANON_API_VERSION, LoadOptions, LoadedSource, RESERVED_BINDINGS,
+    SCENARIO_FILE_NAMES, is_binding_name, load, load_documents, load_each, load_file,
+    load_file_with, load_with, parse_str, parse_str_with,
 };
 // The scenario loader's conversion of a run configuration's scenario-like fields.
 pub(crate) use load::{RawRunDefaults, run_defaults};

@@ -78,6 +78,10 @@ pub struct Scenario {
     pub deletion_propagation_policy: Option<PropagationPolicy>,
     /// `spec.delayBeforeCleanup`.
     pub delay_before_cleanup: Option<Duration>,
+    /// `spec.fastNamespaceDeletion`: `Some(false)` waits at the end of the scenario
+    /// until its namespace is gone (Chainsaw's blocking teardown); otherwise the run's
+    /// setting applies (by default the deletion is followed in the background).
+    pub fast_namespace_deletion: Option<bool>,
     /// `spec.forceTerminationGracePeriod`.
     pub force_termination_grace_period: Option<Duration>,
     /// `spec.cluster`: the name of the cluster (one of `clusters`) steps and operations
